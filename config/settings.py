@@ -1,0 +1,201 @@
+"""One settings module, configured from the environment (12-factor).
+
+Profiles (PALISADE_ENV): ``dev`` (default), ``test`` and ``production``. The production
+profile refuses to start with unsafe values instead of warning (O1, E5).
+"""
+
+from pathlib import Path
+from urllib.parse import unquote
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+PALISADE_ENV = env.str("PALISADE_ENV", default="dev")
+if PALISADE_ENV not in {"dev", "test", "production"}:
+    raise ImproperlyConfigured(f"PALISADE_ENV must be dev, test or production, not {PALISADE_ENV!r}")
+IS_PRODUCTION = PALISADE_ENV == "production"
+
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-never-use-in-production"  # noqa: S105
+SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
+DEBUG = env.bool("DEBUG", default=PALISADE_ENV == "dev")
+
+# Sites are chosen by host (ARCHITECTURE "Sites and hosts"). The super-admin URLconf is only
+# loaded by processes started with PALISADE_SERVE_ADMIN_SITE=1 (Z8).
+PORTAL_HOST = env.str("PALISADE_PORTAL_HOST", default="app.localhost")
+CLIENT_HOST = env.str("PALISADE_CLIENT_HOST", default="client.localhost")
+ADMIN_HOST = env.str("PALISADE_ADMIN_HOST", default="admin.localhost")
+SERVE_ADMIN_SITE = env.bool("PALISADE_SERVE_ADMIN_SITE", default=False)
+SITE_URLCONFS = {
+    PORTAL_HOST: "config.urls_portal",
+    CLIENT_HOST: "config.urls_client",
+}
+if SERVE_ADMIN_SITE:
+    SITE_URLCONFS[ADMIN_HOST] = "config.urls_admin"
+if PALISADE_ENV == "test":
+    SITE_URLCONFS["testserver"] = "config.urls_portal"
+ALLOWED_HOSTS = list(SITE_URLCONFS)
+ROOT_URLCONF = "config.urls_portal"
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "tenants",
+    "accounts",
+    "workforce",
+    "portal",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "config.hosts.SiteRoutingMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "tenants.middleware.TenantMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "config.wsgi.application"
+
+# Database (T2, T3). Three URLs, three PostgreSQL roles:
+# - PALISADE_DB_URL: the runtime role used by web and workers (DML only, RLS applies).
+# - PALISADE_DB_OWNER_URL: the owner role that runs migrations (``migrate --database owner``).
+# - PALISADE_DB_CROSS_TENANT_URL: the BYPASSRLS role behind tenants.cross_tenant; only set
+#   for processes that serve the super-admin site or run platform jobs.
+DATABASE_CONN_MAX_AGE = env.int("PALISADE_DB_CONN_MAX_AGE", default=60)
+DB_APPLICATION_NAME = env.str("PALISADE_DB_APPLICATION_NAME", default="palisade")
+
+
+def _database(url_var: str) -> dict:
+    config = env.db_url(url_var)
+    # A unix-socket directory travels percent-encoded in the URL's host part.
+    config["HOST"] = unquote(config["HOST"])
+    config["ENGINE"] = "django.db.backends.postgresql"
+    config["CONN_MAX_AGE"] = DATABASE_CONN_MAX_AGE
+    config["CONN_HEALTH_CHECKS"] = True
+    config.setdefault("OPTIONS", {})["application_name"] = DB_APPLICATION_NAME
+    # Tests connect as the runtime role to a database the dev launcher already provisioned and
+    # migrated; Django must not try to create one (the runtime role cannot).
+    config["TEST"] = {"NAME": config["NAME"]}
+    return config
+
+
+RUNTIME_DB_URL_VAR = "PALISADE_DB_URL"
+DATABASES = {"default": _database(RUNTIME_DB_URL_VAR)}
+if "PALISADE_DB_OWNER_URL" in env:
+    DATABASES["owner"] = _database("PALISADE_DB_OWNER_URL")
+if "PALISADE_DB_CROSS_TENANT_URL" in env:
+    DATABASES["cross_tenant"] = _database("PALISADE_DB_CROSS_TENANT_URL")
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Redis: cache, Celery broker and result backend.
+REDIS_URL = env.str("PALISADE_REDIS_URL", default="redis://127.0.0.1:6379/0")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "palisade",
+    }
+}
+
+
+def _celery_url(redis_url: str) -> str:
+    # kombu spells a unix-socket Redis URL differently from redis-py.
+    if redis_url.startswith("unix://"):
+        return "redis+socket://" + redis_url.removeprefix("unix://")
+    return redis_url
+
+
+CELERY_BROKER_URL = _celery_url(REDIS_URL)
+CELERY_RESULT_BACKEND = _celery_url(REDIS_URL)
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ALWAYS_EAGER = False
+
+AUTH_USER_MODEL = "accounts.User"
+PASSWORD_HASHERS = ["accounts.hashers.OwaspArgon2idHasher"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "organization-choose"
+LOGOUT_REDIRECT_URL = "login"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = IS_PRODUCTION
+CSRF_COOKIE_SECURE = IS_PRODUCTION
+SESSION_COOKIE_AGE = env.int("PALISADE_SESSION_COOKIE_AGE", default=8 * 3600)
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+SPECTACULAR_SETTINGS = {"TITLE": "Palisade API", "VERSION": "1.0.0"}
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}
+
+if IS_PRODUCTION:
+    # O1, E1, E5: refuse to start rather than run unsafely.
+    if DEBUG:
+        raise ImproperlyConfigured("DEBUG must be off in production.")
+    if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50:
+        raise ImproperlyConfigured("Set a real SECRET_KEY (50+ characters) in production.")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -1,0 +1,31 @@
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from config.health import liveness
+from portal import views as portal_views
+from workforce import api as workforce_api
+from workforce import views as workforce_views
+
+org_api = [
+    path("sites/", workforce_api.SiteListAPI.as_view(), name="api-site-list"),
+    path("sites/<int:site_id>/", workforce_api.SiteDetailAPI.as_view(), name="api-site-detail"),
+]
+
+org_pages = [
+    path("", workforce_views.site_list, name="org-home"),
+    path("sites/", workforce_views.site_list, name="site-list"),
+]
+
+urlpatterns = [
+    path("", portal_views.home, name="home"),
+    path("healthz", liveness, name="healthz"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("orgs/", portal_views.organization_choose, name="organization-choose"),
+    path("o/<slug:org_slug>/", include(org_pages)),
+    path("api/v1/o/<slug:org_slug>/", include(org_api)),
+]

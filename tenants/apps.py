@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class TenantsConfig(AppConfig):
+    name = "tenants"
+
+    def ready(self):
+        from tenants.rls import sync_tenant_isolation_after_migrate
+
+        # T2, T4: every migrate ends by (re)applying RLS and tenant-consistent keys to every
+        # tenant table, so a new tenant model cannot ship without them.
+        post_migrate.connect(sync_tenant_isolation_after_migrate, sender=self)

@@ -1,0 +1,63 @@
+import re
+
+from django.contrib.auth.views import redirect_to_login
+from django.db import transaction
+from django.http import Http404, JsonResponse
+
+from tenants.context import tenant_context
+from tenants.models import Membership, Organization
+
+# T5: the organisation comes from the URL, and only from the URL.
+ORG_PATH = re.compile(r"^/(?P<api>api/v1/)?o/(?P<slug>[^/]*)/")
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+class TenantMiddleware:
+    """Resolves the organisation of an ``/o/<slug>/`` or ``/api/v1/o/<slug>/`` request, checks
+    the user's active membership and runs the rest of the request inside its context.
+
+    An unknown slug, an inactive organisation and a missing membership all give the same 404,
+    so nobody learns that another organisation exists. The request runs in one transaction
+    (the context's); an error response rolls it back so nothing is half-written.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        match = ORG_PATH.match(request.path_info)
+        if match is None:
+            return self.get_response(request)
+        is_api = bool(match["api"])
+        if not request.user.is_authenticated:
+            if is_api:
+                return JsonResponse(
+                    {"detail": "Authentication credentials were not provided."}, status=401
+                )
+            return redirect_to_login(request.get_full_path())
+
+        organization = self._organization(match["slug"])
+        if organization is None:
+            return self._not_found(is_api)
+        with tenant_context(organization):
+            membership = Membership.objects.active().filter(user=request.user).first()
+            if membership is None:
+                return self._not_found(is_api)
+            request.organization = organization
+            request.membership = membership
+            response = self.get_response(request)
+            if response.status_code >= 400:
+                transaction.set_rollback(True)
+        return response
+
+    @staticmethod
+    def _organization(slug: str) -> Organization | None:
+        if not SLUG.match(slug):
+            return None
+        return Organization.objects.filter(slug=slug, status=Organization.Status.ACTIVE).first()
+
+    @staticmethod
+    def _not_found(is_api: bool):
+        if is_api:
+            return JsonResponse({"detail": "Not found."}, status=404)
+        raise Http404("Not found")

@@ -1,0 +1,132 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from tenants.context import current_organization_id
+from tenants.managers import TenantManager
+
+# Lower-case letters and digits without look-alikes (0/o, 1/l/i): short ids end up in API
+# tokens (A17) and support conversations.
+SHORT_ID_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+SHORT_ID_LENGTH = 8
+
+
+def new_short_id() -> str:
+    return "".join(secrets.choice(SHORT_ID_ALPHABET) for _ in range(SHORT_ID_LENGTH))
+
+
+class Organization(models.Model):
+    """The tenant. Not itself tenant-scoped: its rows hold no tenant data beyond the name."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+        OFFBOARDED = "offboarded", "Offboarded"
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=63, unique=True)
+    short_id = models.CharField(max_length=16, unique=True, default=new_short_id, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        db_table = "tenants_organization"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TenantModel(models.Model):
+    """Base of every tenant-owned model (T1).
+
+    ``tenants.rls`` finds every concrete subclass after each migrate and gives its table RLS,
+    ``UNIQUE (organization_id, id)`` and composite foreign keys to other tenant tables.
+    """
+
+    # No single-column index: tenants.rls adds UNIQUE (organization_id, id), whose index
+    # serves every organisation lookup.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="+", editable=False, db_index=False
+    )
+
+    objects = TenantManager()
+
+    # Column (if any) whose owner may read the row outside an organisation context, through
+    # ``own_memberships_context``. Only Membership uses it.
+    rls_own_rows_column: str | None = None
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        context_org_id = current_organization_id()
+        if self.organization_id is None:
+            self.organization_id = context_org_id
+        elif self.organization_id != context_org_id:
+            raise ValueError("A tenant row can only be saved in its own organisation's context.")
+        super().save(*args, **kwargs)
+
+
+class MembershipQuerySet(models.QuerySet):
+    def active(self):
+        now = timezone.now()
+        return self.filter(
+            Q(valid_until__isnull=True) | Q(valid_until__gt=now),
+            status=Membership.Status.ACTIVE,
+            valid_from__lte=now,
+        )
+
+
+class MembershipManager(TenantManager.from_queryset(MembershipQuerySet)):
+    pass
+
+
+class Membership(TenantModel):
+    class Role(models.TextChoices):
+        # Placeholder until the RBAC issue replaces it with rbac.Role (Z2).
+        OWNER = "owner", "Owner"
+        ADMIN = "admin", "Admin"
+        MANAGER = "manager", "Manager"
+        STAFF = "staff", "Staff"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=32, choices=Role.choices, default=Role.STAFF)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    valid_from = models.DateTimeField(default=timezone.now)
+    valid_until = models.DateTimeField(null=True, blank=True)
+
+    objects = MembershipManager()
+    rls_own_rows_column = "user_id"
+
+    class Meta:
+        db_table = "tenants_membership"
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="membership_once_per_org"),
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gt=models.F("valid_from")),
+                name="membership_valid_range",
+            ),
+        ]
+
+
+class CrossTenantAccess(TenantModel):
+    """One use of the cross-tenant path (T3), in the affected organisation's own table so the
+    customer can see it (X2). Written only through ``tenants.cross_tenant``."""
+
+    actor = models.CharField(max_length=254)
+    reason = models.TextField()
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "tenants_cross_tenant_access"
+        ordering = ["-at"]
