@@ -1,0 +1,101 @@
+"""Shared fixtures. The suite runs against the database that ``make test`` provisioned and
+migrated as the owner role; Django connects as the runtime role (T2), exactly as in
+production, so every test runs with RLS on."""
+
+from __future__ import annotations
+
+import os
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.db import connections
+from psycopg import sql
+
+from tests.factories import make_membership, make_organization, make_user
+
+# Reference tables that migrate fills and tests never change.
+_KEEP_ON_RESET = {"django_migrations", "django_content_type", "auth_permission"}
+
+
+@pytest.fixture(scope="session")
+def django_db_setup():
+    """The database already exists and is migrated; the runtime role could not create it."""
+
+
+def owner_dsn() -> str:
+    return _dsn(settings.DATABASES["owner"])
+
+
+def runtime_dsn() -> str:
+    return _dsn(settings.DATABASES["default"])
+
+
+def _dsn(config: dict) -> str:
+    return psycopg.conninfo.make_conninfo(
+        host=config["HOST"],
+        port=config["PORT"] or None,
+        dbname=config["NAME"],
+        user=config["USER"],
+        password=config["PASSWORD"] or None,
+    )
+
+
+def _truncate_everything() -> None:
+    with psycopg.connect(owner_dsn(), autocommit=True) as conn:
+        tables = [
+            name
+            for (name,) in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            )
+            if name not in _KEEP_ON_RESET
+        ]
+        conn.execute(
+            sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
+                sql.SQL(", ").join(map(sql.Identifier, tables))
+            )
+        )
+
+
+@pytest.fixture
+def committed_db(django_db_blocker):
+    """Database access without a wrapping test transaction, for tests whose other processes
+    (gunicorn, Celery, PgBouncer clients) must see committed rows. Everything is truncated
+    afterwards by the owner role (the runtime role cannot TRUNCATE)."""
+    with django_db_blocker.unblock():
+        try:
+            yield
+        finally:
+            for connection in connections.all():
+                connection.close()
+            _truncate_everything()
+
+
+@pytest.fixture
+def org_a():
+    return make_organization("Alpha Guarding", "alpha")
+
+
+@pytest.fixture
+def org_b():
+    return make_organization("Bravo Care", "bravo")
+
+
+@pytest.fixture
+def member_of_a(org_a):
+    user = make_user("ann@alpha.example")
+    make_membership(org_a, user)
+    return user
+
+
+@pytest.fixture
+def portal_client(client):
+    client.defaults["HTTP_HOST"] = settings.PORTAL_HOST
+    return client
+
+
+@pytest.fixture(scope="session")
+def test_environment() -> dict[str, str]:
+    """The environment a child process (gunicorn, Celery worker) needs to reach the test
+    database and Redis as this test session does."""
+    return dict(os.environ)
