@@ -1,14 +1,18 @@
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, register_converter
+
+from config.converters import RowIdConverter
 
 from config.health import liveness
 from portal import views as portal_views
 from workforce import api as workforce_api
 from workforce import views as workforce_views
 
+register_converter(RowIdConverter, "id")
+
 org_api = [
     path("sites/", workforce_api.SiteListAPI.as_view(), name="api-site-list"),
-    path("sites/<int:site_id>/", workforce_api.SiteDetailAPI.as_view(), name="api-site-detail"),
+    path("sites/<id:site_id>/", workforce_api.SiteDetailAPI.as_view(), name="api-site-detail"),
 ]
 
 org_pages = [

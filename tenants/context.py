@@ -59,7 +59,8 @@ def _transaction_setting(name: str, value: str) -> Iterator[None]:
             )
             previous = cursor.fetchone()[0] or ""
         yield
-        if nested:
+        # A transaction marked for rollback restores the previous value by itself.
+        if nested and not connection.needs_rollback:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT set_config(%s, %s, true)", [name, previous])
 

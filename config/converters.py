@@ -1,0 +1,14 @@
+class RowIdConverter:
+    """A primary key in URLs: a positive integer that fits PostgreSQL's bigint.
+
+    Anything else (too long, signed, zero-padded) does not match the route, so it is a 404
+    before any query instead of a database error.
+    """
+
+    regex = "[1-9][0-9]{0,17}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
