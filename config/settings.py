@@ -140,6 +140,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
+# Celery's Django fixup closes the DB connection around every task unless told to reuse it;
+# reuse is safe because the organisation context is transaction-local (T2, T6).
+CELERY_DB_REUSE_MAX = env.int("PALISADE_CELERY_DB_REUSE_MAX", default=200)
 
 AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = ["accounts.hashers.OwaspArgon2idHasher"]

@@ -5,6 +5,9 @@ production, so every test runs with RLS on."""
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -13,6 +16,7 @@ from django.db import connections
 from psycopg import sql
 
 from tests.factories import make_membership, make_organization, make_user
+from tests.processes import pgbouncer
 
 # Reference tables that migrate fills and tests never change.
 _KEEP_ON_RESET = {"django_migrations", "django_content_type", "auth_permission"}
@@ -99,3 +103,33 @@ def test_environment() -> dict[str, str]:
     """The environment a child process (gunicorn, Celery worker) needs to reach the test
     database and Redis as this test session does."""
     return dict(os.environ)
+
+
+@pytest.fixture(scope="session")
+def pgbouncer_port():
+    """A PgBouncer in transaction pooling mode in front of the test database (T2)."""
+    database = settings.DATABASES["default"]
+    directory = Path(tempfile.mkdtemp(prefix="palisade-pgbouncer-"))
+    try:
+        with pgbouncer(
+            directory,
+            host=database["HOST"],
+            port=database["PORT"] or None,
+            dbname=database["NAME"],
+            users=[database["USER"]],
+        ) as port:
+            yield port
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def pgbouncer_dsn(port: int) -> str:
+    database = settings.DATABASES["default"]
+    return psycopg.conninfo.make_conninfo(
+        host="127.0.0.1", port=port, dbname=database["NAME"], user=database["USER"]
+    )
+
+
+def pgbouncer_url(port: int) -> str:
+    database = settings.DATABASES["default"]
+    return f"postgresql://{database['USER']}@127.0.0.1:{port}/{database['NAME']}"
