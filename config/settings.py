@@ -15,7 +15,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 PALISADE_ENV = env.str("PALISADE_ENV", default="dev")
 if PALISADE_ENV not in {"dev", "test", "production"}:
-    raise ImproperlyConfigured(f"PALISADE_ENV must be dev, test or production, not {PALISADE_ENV!r}")
+    raise ImproperlyConfigured(
+        f"PALISADE_ENV must be dev, test or production, not {PALISADE_ENV!r}"
+    )
 IS_PRODUCTION = PALISADE_ENV == "production"
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-key-never-use-in-production"  # noqa: S105
@@ -148,8 +150,10 @@ AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = ["accounts.hashers.OwaspArgon2idHasher"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 12}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]

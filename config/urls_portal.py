@@ -2,7 +2,6 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 
 from config.converters import RowIdConverter
-
 from config.health import liveness
 from portal import views as portal_views
 from workforce import api as workforce_api

@@ -66,13 +66,20 @@ class Services:
         self._redis = subprocess.Popen(
             [
                 str(binary),
-                "--port", "0",
-                "--unixsocket", str(socket_path),
-                "--unixsocketperm", "700",
-                "--save", "",
-                "--appendonly", "no",
-                "--dir", str(VAR),
-                "--logfile", str(VAR / "redis.log"),
+                "--port",
+                "0",
+                "--unixsocket",
+                str(socket_path),
+                "--unixsocketperm",
+                "700",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(VAR),
+                "--logfile",
+                str(VAR / "redis.log"),
             ],
             start_new_session=True,
         )
@@ -131,12 +138,27 @@ def run(services: Services, *, demo: bool, port: int) -> int:
     manage_py = str(ROOT / "manage.py")
     processes = {
         "web": ([PYTHON, manage_py, "runserver", f"127.0.0.1:{port}"], portal_env),
-        "admin": ([PYTHON, manage_py, "runserver", "--noreload", f"127.0.0.1:{port + 1}"],
-                  admin_env),
-        "worker": ([str(BIN / "celery"), "-A", "config", "worker", "-l", "INFO",
-                    "--concurrency", "2"], portal_env),
-        "beat": ([str(BIN / "celery"), "-A", "config", "beat", "-l", "INFO",
-                  "--schedule", str(VAR / "celerybeat-schedule")], portal_env),
+        "admin": (
+            [PYTHON, manage_py, "runserver", "--noreload", f"127.0.0.1:{port + 1}"],
+            admin_env,
+        ),
+        "worker": (
+            [str(BIN / "celery"), "-A", "config", "worker", "-l", "INFO", "--concurrency", "2"],
+            portal_env,
+        ),
+        "beat": (
+            [
+                str(BIN / "celery"),
+                "-A",
+                "config",
+                "beat",
+                "-l",
+                "INFO",
+                "--schedule",
+                str(VAR / "celerybeat-schedule"),
+            ],
+            portal_env,
+        ),
     }
     children = {
         name: subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)

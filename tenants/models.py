@@ -111,12 +111,17 @@ class Membership(TenantModel):
     class Meta:
         db_table = "tenants_membership"
         constraints = [
-            models.UniqueConstraint(fields=["organization", "user"], name="membership_once_per_org"),
+            models.UniqueConstraint(
+                fields=["organization", "user"], name="membership_once_per_org"
+            ),
             models.CheckConstraint(
                 condition=Q(valid_until__isnull=True) | Q(valid_until__gt=models.F("valid_from")),
                 name="membership_valid_range",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.organization_id} as {self.role}"
 
 
 class CrossTenantAccess(TenantModel):
@@ -130,3 +135,6 @@ class CrossTenantAccess(TenantModel):
     class Meta:
         db_table = "tenants_cross_tenant_access"
         ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.actor} at {self.at:%Y-%m-%d %H:%M}: {self.reason}"

@@ -59,7 +59,9 @@ def test_T2_other_organisations_rows_cannot_be_updated_or_deleted(org_a, sites):
     _, b_sites = sites
     with tenant_context(org_a):
         with connection.cursor() as cursor:
-            cursor.execute("UPDATE workforce_site SET name = 'pwned' WHERE id = %s", [b_sites[0].pk])
+            cursor.execute(
+                "UPDATE workforce_site SET name = 'pwned' WHERE id = %s", [b_sites[0].pk]
+            )
             assert cursor.rowcount == 0
             cursor.execute("DELETE FROM workforce_site WHERE organization_id <> %s", [org_a.pk])
             assert cursor.rowcount == 0
@@ -82,12 +84,15 @@ def test_T2_inserting_a_row_for_another_organisation_fails(org_a, org_b):
 
 def test_T2_moving_a_row_to_another_organisation_fails(org_a, org_b, sites):
     a_sites, _ = sites
-    with tenant_context(org_a):
-        with pytest.raises(ProgrammingError, match="row-level security"), transaction.atomic():
-            _scalar(
-                "UPDATE workforce_site SET organization_id = %s WHERE id = %s RETURNING id",
-                [org_b.pk, a_sites[0].pk],
-            )
+    with (
+        tenant_context(org_a),
+        pytest.raises(ProgrammingError, match="row-level security"),
+        transaction.atomic(),
+    ):
+        _scalar(
+            "UPDATE workforce_site SET organization_id = %s WHERE id = %s RETURNING id",
+            [org_b.pk, a_sites[0].pk],
+        )
 
 
 def test_T2_context_is_restored_after_a_nested_context(org_a, org_b, sites):

@@ -88,8 +88,9 @@ def test_T2_raw_connection_in_context_cannot_touch_other_organisation(connect, t
         assert _in_context(conn, bravo.pk, "SELECT count(*) FROM workforce_site") == [(2,)]
 
 
-def test_T2_context_never_reaches_the_next_transaction_on_a_reused_server_connection(connect,
-                                                                                     two_orgs):
+def test_T2_context_never_reaches_the_next_transaction_on_a_reused_server_connection(
+    connect, two_orgs
+):
     alpha, bravo = two_orgs
     with connect() as first, connect() as second:
         [(pid_a, count_a)] = _in_context(
@@ -124,8 +125,11 @@ def _signed_in_cookie(email: str, org) -> str:
 
 
 def _get_json(url: str, cookie: str) -> dict:
-    request = urllib.request.Request(url, headers={"Host": settings.PORTAL_HOST, "Cookie": cookie})
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+    assert url.startswith("http://127.0.0.1:")
+    request = urllib.request.Request(  # noqa: S310 - loopback URL checked above
+        url, headers={"Host": settings.PORTAL_HOST, "Cookie": cookie}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
         return json.load(response)
 
 
@@ -161,9 +165,7 @@ def test_T2_consecutive_requests_for_two_organisations_on_one_persistent_connect
             assert backends == 1, "all four requests must have shared one connection"
 
 
-def test_T6_consecutive_tasks_on_one_worker_see_only_their_organisation(
-    two_orgs, test_environment
-):
+def test_T6_consecutive_tasks_on_one_worker_see_only_their_organisation(two_orgs, test_environment):
     alpha, bravo = two_orgs
     queue = f"probe-{uuid.uuid4().hex[:8]}"
     with celery_worker(test_environment, queue):

@@ -60,10 +60,13 @@ def test_T2_runtime_role_is_not_superuser_owner_or_rls_exempt():
     assert role == "palisade_app"
     assert not (superuser or bypassrls or createdb or createrole)
     assert _rows("SELECT tablename FROM pg_tables WHERE tableowner = current_user") == []
-    assert _rows(
-        "SELECT 1 FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid "
-        "WHERE m.member = (SELECT oid FROM pg_roles WHERE rolname = current_user)"
-    ) == [], "the runtime role must not inherit another role's privileges"
+    assert (
+        _rows(
+            "SELECT 1 FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid "
+            "WHERE m.member = (SELECT oid FROM pg_roles WHERE rolname = current_user)"
+        )
+        == []
+    ), "the runtime role must not inherit another role's privileges"
 
 
 def test_T2_runtime_role_has_no_truncate_ddl_or_temp():
