@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
 SYSTEM_DEPS := .var/.system-deps-$(shell sha256sum scripts/install-system-deps.sh | cut -c1-16)
 
-.PHONY: run test lint format install system-deps
+.PHONY: run test bench lint format install system-deps
 
 $(INSTALLED): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -28,6 +28,9 @@ run: $(INSTALLED) $(SYSTEM_DEPS)
 
 test: $(INSTALLED) $(SYSTEM_DEPS)
 	$(PY) scripts/devstack.py test -- $(ARGS)
+
+bench: $(INSTALLED) $(SYSTEM_DEPS)
+	$(PY) scripts/devstack.py bench bench/tenant_context.py
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .

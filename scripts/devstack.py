@@ -211,6 +211,12 @@ def test(services: Services, pytest_args: list[str]) -> int:
     ).returncode
 
 
+def bench(services: Services, script: str) -> int:
+    environment = services.app_environment("palisade_bench", "test")
+    prepare_database(services, environment, recreate=True)
+    return subprocess.run([PYTHON, script], env=environment, cwd=ROOT).returncode
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -219,12 +225,16 @@ def main() -> int:
     run_parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     test_parser = commands.add_parser("test")
     test_parser.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    bench_parser = commands.add_parser("bench", help="run a benchmark script on a fresh database")
+    bench_parser.add_argument("script")
     args = parser.parse_args()
 
     services = Services()
     try:
         if args.command == "run":
             return run(services, demo=args.demo, port=args.port)
+        if args.command == "bench":
+            return bench(services, args.script)
         return test(services, [a for a in args.pytest_args if a != "--"])
     finally:
         services.stop()

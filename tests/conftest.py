@@ -16,7 +16,7 @@ from django.db import connections
 from psycopg import sql
 
 from tests.factories import make_membership, make_organization, make_user
-from tests.processes import pgbouncer
+from tests.processes import pgbouncer, psycopg_dsn
 
 # Reference tables that migrate fills and tests never change.
 _KEEP_ON_RESET = {"django_migrations", "django_content_type", "auth_permission"}
@@ -28,21 +28,11 @@ def django_db_setup():
 
 
 def owner_dsn() -> str:
-    return _dsn(settings.DATABASES["owner"])
+    return psycopg_dsn(settings.DATABASES["owner"])
 
 
 def runtime_dsn() -> str:
-    return _dsn(settings.DATABASES["default"])
-
-
-def _dsn(config: dict) -> str:
-    return psycopg.conninfo.make_conninfo(
-        host=config["HOST"],
-        port=config["PORT"] or None,
-        dbname=config["NAME"],
-        user=config["USER"],
-        password=config["PASSWORD"] or None,
-    )
+    return psycopg_dsn(settings.DATABASES["default"])
 
 
 def _truncate_everything() -> None:

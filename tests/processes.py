@@ -13,8 +13,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+
+
+def psycopg_dsn(config: dict) -> str:
+    """A psycopg connection string for one of Django's DATABASES entries."""
+    return psycopg.conninfo.make_conninfo(
+        host=config["HOST"],
+        port=config["PORT"] or None,
+        dbname=config["NAME"],
+        user=config["USER"],
+        password=config["PASSWORD"] or None,
+    )
 
 
 def free_port() -> int:
