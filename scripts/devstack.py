@@ -203,7 +203,8 @@ def run(services: Services, *, demo: bool, port: int) -> int:
 
 
 def test(services: Services, pytest_args: list[str]) -> int:
-    environment = services.app_environment("palisade_test", "test")
+    database = os.environ.get("PALISADE_TEST_DB_NAME", "palisade_test")
+    environment = services.app_environment(database, "test")
     environment["PALISADE_TEST_SUPERUSER_URL"] = services.superuser_url
     prepare_database(services, environment, recreate=True)
     return subprocess.run(
