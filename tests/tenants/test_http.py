@@ -193,3 +193,14 @@ def test_sign_in_page_signs_in_and_routes_to_the_organisation(portal_client, mem
 def test_unknown_host_is_refused(client):
     assert client.get("/healthz", HTTP_HOST="evil.example").status_code == 400
     assert client.get("/healthz", HTTP_HOST="app.localhost").status_code == 200
+
+
+def test_T5_expired_or_forged_session_is_treated_as_anonymous(signed_in, org_a):
+    session = signed_in.session
+    session.set_expiry(-1)
+    session.save()
+    assert signed_in.get("/api/v1/o/alpha/sites/").status_code == 401
+    signed_in.cookies["sessionid"] = "forged-session-key"
+    page = signed_in.get("/o/alpha/sites/")
+    assert page.status_code == 302
+    assert page["Location"].startswith(reverse("login"))
