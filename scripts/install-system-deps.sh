@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # System packages the test suite needs that pip cannot provide: PgBouncer (the T2 isolation
-# tests run through it in transaction pooling mode). Installs only what is missing.
+# tests run through it in transaction pooling mode) and Chromium (the browser end-to-end tests
+# drive Debian's build through Playwright; Playwright's own browser downloads are not used).
+# Installs only what is missing.
 set -euo pipefail
 
 missing=()
 command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
