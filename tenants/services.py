@@ -1,5 +1,7 @@
 from django.db import transaction
 
+from keys.services import keyring_create
+from tenants.context import tenant_context
 from tenants.models import Membership, Organization
 
 
@@ -8,6 +10,9 @@ def organization_create(*, name: str, slug: str) -> Organization:
     organization = Organization(name=name.strip(), slug=slug)
     organization.full_clean()
     organization.save()
+    # E2: every organisation gets its own keys when it is created.
+    with tenant_context(organization):
+        keyring_create()
     return organization
 
 

@@ -13,7 +13,14 @@ SAFE_SECRET = "x" * 64
 
 
 def _start_django(**overrides: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PALISADE_ENV": "production", "DEBUG": "false", **overrides}
+    env = {
+        **os.environ,
+        "PALISADE_ENV": "production",
+        "DEBUG": "false",
+        "PALISADE_MASTER_KEY": "cHJvZC10ZXN0LW1hc3Rlci1rZXktMzItYnl0ZXMhISE=",
+        "PALISADE_AUDIT_SIGNING_KEY": "cHJvZC10ZXN0LWF1ZGl0LXNpZ25pbmcta2V5LTMyISE=",
+        **overrides,
+    }
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); print('started')"],
         env=env,
@@ -31,6 +38,21 @@ def _start_django(**overrides: str) -> subprocess.CompletedProcess:
         ({"SECRET_KEY": "dev-only-insecure-secret-key-never-use-in-production"}, "SECRET_KEY"),
         ({"SECRET_KEY": "short"}, "SECRET_KEY"),
         ({"SECRET_KEY": SAFE_SECRET, "PALISADE_ENV": "staging"}, "PALISADE_ENV"),
+        (
+            {
+                "SECRET_KEY": SAFE_SECRET,
+                "PALISADE_MASTER_KEY": "ZGV2LW9ubHktbWFzdGVyLWtleS1ub3Qtc2VjcmV0ISE=",
+            },
+            "PALISADE_MASTER_KEY",
+        ),
+        (
+            {
+                "SECRET_KEY": SAFE_SECRET,
+                "PALISADE_AUDIT_SIGNING_KEY": "ZGV2LW9ubHktYXVkaXQtc2lnbmluZy1rZXktcHVibGk=",
+            },
+            "PALISADE_AUDIT_SIGNING_KEY",
+        ),
+        ({"SECRET_KEY": SAFE_SECRET, "PALISADE_MASTER_KEY": "not base64!"}, "base64"),
     ],
 )
 def test_O1_production_profile_refuses_unsafe_settings(overrides, message):
@@ -48,7 +70,13 @@ def test_O1_production_profile_starts_with_safe_settings():
 def test_O2_demo_data_is_refused_in_production():
     result = subprocess.run(
         [sys.executable, "manage.py", "load_demo"],
-        env={**os.environ, "PALISADE_ENV": "production", "SECRET_KEY": SAFE_SECRET},
+        env={
+            **os.environ,
+            "PALISADE_ENV": "production",
+            "SECRET_KEY": SAFE_SECRET,
+            "PALISADE_MASTER_KEY": "cHJvZC10ZXN0LW1hc3Rlci1rZXktMzItYnl0ZXMhISE=",
+            "PALISADE_AUDIT_SIGNING_KEY": "cHJvZC10ZXN0LWF1ZGl0LXNpZ25pbmcta2V5LTMyISE=",
+        },
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -1,0 +1,49 @@
+from django.db import models
+from django.utils import timezone
+
+from tenants.models import TenantModel
+
+
+class Keyring(TenantModel):
+    """An organisation's key-encryption key, as its provider holds it. One per organisation.
+
+    ``wrapped_kek`` is the KEK wrapped by the local master key (local provider) and empty for
+    AWS KMS, where the KEK never leaves KMS and ``kms_key_id`` names it. Shredding empties it.
+    """
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        DESTROYED = "destroyed", "Destroyed"
+
+    provider = models.CharField(max_length=32)
+    kms_key_id = models.CharField(max_length=2048, blank=True)
+    wrapped_kek = models.BinaryField(blank=True, default=b"")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    destroyed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "keys_keyring"
+        constraints = [models.UniqueConstraint(fields=["organization"], name="one_keyring_per_org")]
+
+    def __str__(self) -> str:
+        return f"keyring of {self.organization_id} ({self.provider}, {self.state})"
+
+
+class DataKey(TenantModel):
+    """One version of an organisation's data key, wrapped by its KEK. The highest version is
+    used for new encryption; older versions stay for reading until re-encryption retires
+    them."""
+
+    version = models.PositiveIntegerField()
+    wrapped_key = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        db_table = "keys_data_key"
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "version"], name="data_key_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"data key v{self.version} of {self.organization_id}"
