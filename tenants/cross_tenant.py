@@ -4,7 +4,7 @@ Only the super-admin site and platform jobs may import this module (import-linte
 pyproject.toml, checked by the test suite). It is the only code that touches the
 ``cross_tenant`` database alias, whose role has BYPASSRLS; web processes of the portals are not
 even configured with that alias. Every use records who crossed, into which organisation and
-why, in that organisation's own table (and, with the audit issue, its audit log).
+why, in that organisation's own audit log (X2), committed before any access happens.
 """
 
 from __future__ import annotations
@@ -15,7 +15,10 @@ from dataclasses import dataclass
 
 from django.db import connections, transaction
 
-from tenants.models import CrossTenantAccess, Organization
+from audit.context import Actor, acting_as
+from audit.services import audit_event_record
+from tenants.context import tenant_context
+from tenants.models import Organization
 
 CROSS_TENANT_DB_ALIAS = "cross_tenant"
 
@@ -43,21 +46,19 @@ def cross_tenant_access(
 ) -> Iterator[CrossTenantSession]:
     """Enter one organisation from outside it, leaving a record first.
 
-    The record is written in the same transaction as the work, so access that leaves no
-    record cannot happen.
+    The audit event is committed in the organisation's own log before the cross-tenant
+    connection is used, so access without a record cannot happen, even if the work fails.
     """
     if not actor.strip() or len(reason.strip()) < 10:
         raise CrossTenantAccessRefused("Cross-tenant access needs an actor and a stated reason.")
     if CROSS_TENANT_DB_ALIAS not in connections.settings:
         raise CrossTenantAccessRefused("This process is not configured for cross-tenant work.")
-    with transaction.atomic(using=CROSS_TENANT_DB_ALIAS):
-        # bulk_create skips TenantModel.save(), which (rightly) wants an organisation context
-        # that the cross-tenant path does not have.
-        CrossTenantAccess._base_manager.using(CROSS_TENANT_DB_ALIAS).bulk_create(
-            [
-                CrossTenantAccess(
-                    organization=organization, actor=actor.strip(), reason=reason.strip()
-                )
-            ]
+    platform_actor = Actor(type="platform", label=actor.strip(), role="platform-support")
+    with tenant_context(organization), acting_as(platform_actor):
+        audit_event_record(
+            action="platform.cross_tenant_access",
+            entity=organization,
+            changes={"reason": [None, reason.strip()]},
         )
+    with transaction.atomic(using=CROSS_TENANT_DB_ALIAS):
         yield CrossTenantSession(organization=organization)

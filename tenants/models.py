@@ -122,19 +122,3 @@ class Membership(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.user_id} in {self.organization_id} as {self.role}"
-
-
-class CrossTenantAccess(TenantModel):
-    """One use of the cross-tenant path (T3), in the affected organisation's own table so the
-    customer can see it (X2). Written only through ``tenants.cross_tenant``."""
-
-    actor = models.CharField(max_length=254)
-    reason = models.TextField()
-    at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        db_table = "tenants_cross_tenant_access"
-        ordering = ["-at"]
-
-    def __str__(self) -> str:
-        return f"{self.actor} at {self.at:%Y-%m-%d %H:%M}: {self.reason}"

@@ -7,6 +7,9 @@ After every ``migrate`` (post_migrate), for every table of a concrete ``TenantMo
   table gets a composite twin ``(organization_id, x_id) -> x (organization_id, id)``, so
   the database refuses a reference to another organisation's row.
 
+- L2: a tenant model with ``append_only = True`` gets triggers that reject UPDATE, DELETE
+  and TRUNCATE for every role, table owner included.
+
 Everything here is idempotent: it checks the catalogue and only adds what is missing.
 """
 
@@ -66,6 +69,32 @@ def _apply_policy(cursor, qtable: str, table: str, policy: str, command: str, cl
         cursor.execute(f"CREATE POLICY {policy} ON {qtable} FOR {command} {clause}")
 
 
+APPEND_ONLY_FUNCTION = "palisade_refuse_change"
+APPEND_ONLY_TRIGGERS = {
+    "append_only_rows": "BEFORE UPDATE OR DELETE ON {table} FOR EACH ROW",
+    "append_only_truncate": "BEFORE TRUNCATE ON {table} FOR EACH STATEMENT",
+}
+
+
+def _sync_append_only(cursor, qn, table: str) -> None:
+    cursor.execute(
+        f"CREATE OR REPLACE FUNCTION {APPEND_ONLY_FUNCTION}() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$ BEGIN "
+        "RAISE EXCEPTION 'rows of % are append-only', TG_TABLE_NAME "
+        "USING ERRCODE = 'insufficient_privilege'; END $$"
+    )
+    for name, timing in APPEND_ONLY_TRIGGERS.items():
+        cursor.execute(
+            "SELECT 1 FROM pg_trigger WHERE tgrelid = %s::regclass AND tgname = %s",
+            [table, name],
+        )
+        if cursor.fetchone() is None:
+            cursor.execute(
+                f"CREATE TRIGGER {name} {timing.format(table=qn(table))} "
+                f"EXECUTE FUNCTION {APPEND_ONLY_FUNCTION}()"
+            )
+
+
 def sync_tenant_isolation(using: str) -> None:
     connection = connections[using]
     qn = connection.ops.quote_name
@@ -94,6 +123,8 @@ def sync_tenant_isolation(using: str) -> None:
                     "SELECT",
                     f"USING ({qn(column.column)} = {CURRENT_USER_SQL})",
                 )
+            if getattr(model, "append_only", False):
+                _sync_append_only(cursor, qn, table)
             unique_name = _constraint_name(table, "org_id_uniq")
             if not _constraint_exists(cursor, table, unique_name):
                 cursor.execute(

@@ -1,8 +1,18 @@
-from django.db import transaction
+from datetime import datetime, timedelta
 
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import audit_event_record, changes_between, snapshot
 from keys.services import keyring_create
 from tenants.context import tenant_context
 from tenants.models import Membership, Organization
+
+MEMBERSHIP_FIELDS = ["user", "role", "status", "valid_from", "valid_until"]
+# valid_until must be after valid_from (a database check); revoking access that has not
+# started yet ends it one tick after its start.
+_ONE_MICROSECOND = timedelta(microseconds=1)
 
 
 @transaction.atomic
@@ -10,16 +20,68 @@ def organization_create(*, name: str, slug: str) -> Organization:
     organization = Organization(name=name.strip(), slug=slug)
     organization.full_clean()
     organization.save()
-    # E2: every organisation gets its own keys when it is created.
     with tenant_context(organization):
+        # E2: every organisation gets its own keys when it is created.
         keyring_create()
+        audit_event_record(
+            action="organization.created",
+            entity=organization,
+            changes=changes_between({}, snapshot(organization, ["name", "slug", "short_id"])),
+        )
     return organization
+
+
+def _membership_save(membership: Membership, action: str, before: dict) -> Membership:
+    membership.full_clean(exclude=["organization"])
+    membership.save()
+    audit_event_record(
+        action=action,
+        entity=membership,
+        changes=changes_between(before, snapshot(membership, MEMBERSHIP_FIELDS)),
+    )
+    return membership
 
 
 @transaction.atomic
 def membership_create(*, user, role: str = Membership.Role.STAFF) -> Membership:
-    """Adds ``user`` to the organisation of the current context."""
-    membership = Membership(user=user, role=role)
-    membership.full_clean(exclude=["organization"])
-    membership.save()
-    return membership
+    """Adds ``user`` to the organisation of the current context (role trail, L4)."""
+    return _membership_save(Membership(user=user, role=role), "membership.created", {})
+
+
+@transaction.atomic
+def membership_change_role(*, membership: Membership, role: str) -> Membership:
+    before = snapshot(membership, MEMBERSHIP_FIELDS)
+    membership.role = role
+    return _membership_save(membership, "membership.role_changed", before)
+
+
+def _check_guest_window(valid_from: datetime, valid_until: datetime) -> None:
+    if valid_until <= valid_from:
+        raise ValidationError("Guest access must end after it starts.")
+
+
+@transaction.atomic
+def guest_access_grant(
+    *, user, role: str, valid_from: datetime, valid_until: datetime
+) -> Membership:
+    """Time-boxed access (A15) for an auditor or board guest; the guest-access trail (L4)."""
+    _check_guest_window(valid_from, valid_until)
+    membership = Membership(user=user, role=role, valid_from=valid_from, valid_until=valid_until)
+    return _membership_save(membership, "guest_access.granted", {})
+
+
+@transaction.atomic
+def guest_access_change_window(
+    *, membership: Membership, valid_from: datetime, valid_until: datetime
+) -> Membership:
+    _check_guest_window(valid_from, valid_until)
+    before = snapshot(membership, MEMBERSHIP_FIELDS)
+    membership.valid_from, membership.valid_until = valid_from, valid_until
+    return _membership_save(membership, "guest_access.window_changed", before)
+
+
+@transaction.atomic
+def guest_access_revoke(*, membership: Membership) -> Membership:
+    before = snapshot(membership, MEMBERSHIP_FIELDS)
+    membership.valid_until = max(timezone.now(), membership.valid_from + _ONE_MICROSECOND)
+    return _membership_save(membership, "guest_access.revoked", before)

@@ -2,6 +2,7 @@
 
 from celery import Task, shared_task
 
+from audit.context import Actor, acting_as
 from tenants.context import tenant_context
 from tenants.models import Organization
 
@@ -18,7 +19,7 @@ class TenantTask(Task):
 
     def __call__(self, org_id: int, *args, **kwargs):
         organization = Organization.objects.get(pk=org_id, status=Organization.Status.ACTIVE)
-        with tenant_context(organization):
+        with tenant_context(organization), acting_as(Actor(type="system", label=self.name)):
             return super().__call__(*args, **kwargs)
 
 

@@ -35,8 +35,18 @@ def runtime_dsn() -> str:
     return psycopg_dsn(settings.DATABASES["default"])
 
 
+def superuser_dsn() -> str:
+    """The test database as a superuser: for cleaning up append-only tables and for tests
+    that play an attacker with every privilege."""
+    return psycopg.conninfo.make_conninfo(
+        os.environ["PALISADE_TEST_SUPERUSER_URL"], dbname=settings.DATABASES["default"]["NAME"]
+    )
+
+
 def _truncate_everything() -> None:
-    with psycopg.connect(owner_dsn(), autocommit=True) as conn:
+    with psycopg.connect(superuser_dsn(), autocommit=True) as conn:
+        # Replica mode skips the append-only triggers (L2), which reject TRUNCATE otherwise.
+        conn.execute("SET session_replication_role = replica")
         tables = [
             name
             for (name,) in conn.execute(
@@ -55,7 +65,8 @@ def _truncate_everything() -> None:
 def committed_db(django_db_blocker):
     """Database access without a wrapping test transaction, for tests whose other processes
     (gunicorn, Celery, PgBouncer clients) must see committed rows. Everything is truncated
-    afterwards by the owner role (the runtime role cannot TRUNCATE)."""
+    afterwards by a superuser (the runtime role cannot TRUNCATE, and nobody else may truncate
+    the append-only audit tables)."""
     with django_db_blocker.unblock():
         try:
             yield

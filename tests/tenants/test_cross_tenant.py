@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from audit.models import AuditEvent
 from tenants.context import tenant_context
 from tenants.cross_tenant import (
     CROSS_TENANT_DB_ALIAS,
     CrossTenantAccessRefused,
     cross_tenant_access,
 )
-from tenants.models import CrossTenantAccess
 from tests.factories import make_organization, make_sites
 from tests.processes import BIN, ROOT
 from workforce.models import Site
@@ -39,11 +39,13 @@ def test_T3_cross_tenant_access_reads_one_organisation_and_leaves_a_record():
     ) as s:
         assert [site.name for site in s.queryset(Site)] == ["B 0000"]
 
+    # X2: the access is in Bravo's own audit log, with who and why; Alpha's log has nothing.
     with tenant_context(bravo):
-        [record] = CrossTenantAccess.objects.all()
-        assert (record.actor, record.reason) == ("support@palisade.example", "Ticket 42: sites")
+        [record] = AuditEvent.objects.filter(action="platform.cross_tenant_access")
+        assert (record.actor_type, record.actor_label) == ("platform", "support@palisade.example")
+        assert record.changes == {"reason": [None, "Ticket 42: sites"]}
     with tenant_context(alpha):
-        assert not CrossTenantAccess.objects.exists()
+        assert not AuditEvent.objects.filter(action="platform.cross_tenant_access").exists()
 
 
 @pytest.mark.usefixtures("committed_db")
@@ -56,7 +58,7 @@ def test_T3_cross_tenant_access_without_a_reason_is_refused_and_leaves_nothing()
         ):
             pytest.fail("entered without a reason")
     with tenant_context(bravo):
-        assert not CrossTenantAccess.objects.exists()
+        assert not AuditEvent.objects.filter(action="platform.cross_tenant_access").exists()
 
 
 @pytest.mark.django_db

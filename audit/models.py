@@ -1,0 +1,63 @@
+from django.db import models
+from django.utils import timezone
+
+from tenants.models import TenantModel
+
+
+class AuditEvent(TenantModel):
+    """One audit event (L1) in its organisation's HMAC chain (L3).
+
+    Append-only: ``tenants.rls`` installs triggers that reject UPDATE, DELETE and TRUNCATE for
+    every role (L2). Written only by ``audit.services.audit_event_record``.
+    """
+
+    append_only = True
+
+    seq = models.BigIntegerField()
+    occurred_at = models.DateTimeField(default=timezone.now)
+    actor_type = models.CharField(max_length=16)
+    actor_id = models.CharField(max_length=64, blank=True)
+    actor_label = models.CharField(max_length=254, blank=True)
+    actor_role = models.CharField(max_length=64, blank=True)
+    action = models.CharField(max_length=100)
+    entity_type = models.CharField(max_length=100, blank=True)
+    entity_id = models.CharField(max_length=64, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    ip = models.CharField(max_length=45, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    key_version = models.PositiveIntegerField()
+    prev_hmac = models.BinaryField()
+    hmac = models.BinaryField()
+
+    class Meta:
+        db_table = "audit_event"
+        ordering = ["seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "seq"], name="audit_event_seq")
+        ]
+        indexes = [
+            models.Index(
+                fields=["organization", "entity_type", "entity_id", "seq"],
+                name="audit_event_entity_idx",
+            ),
+            models.Index(fields=["organization", "action", "seq"], name="audit_event_action_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} by {self.actor_label or self.actor_type}"
+
+
+class AuditChainHead(TenantModel):
+    """The newest link of an organisation's chain: serialises writers (SELECT ... FOR UPDATE)
+    and lets ``audit_verify`` notice a deleted tail. Not evidence by itself: the events are."""
+
+    last_seq = models.BigIntegerField(default=0)
+    last_hmac = models.BinaryField()
+
+    class Meta:
+        db_table = "audit_chain_head"
+        constraints = [models.UniqueConstraint(fields=["organization"], name="audit_head_per_org")]
+
+    def __str__(self) -> str:
+        return f"head of {self.organization_id} at {self.last_seq}"

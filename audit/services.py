@@ -1,0 +1,129 @@
+"""Recording audit events (L1, L3). Every service-layer write calls ``audit_event_record``
+inside its own transaction, so the event and the change commit or roll back together."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC
+from functools import lru_cache
+from typing import Any
+
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from audit import chain
+from audit.context import Actor, current_actor, current_origin
+from audit.models import AuditChainHead, AuditEvent
+from keys.keyring import data_key
+from tenants.context import current_organization_id
+
+Changes = dict[str, list[Any]]
+
+
+def entity_type_of(instance: models.Model) -> str:
+    return instance._meta.label_lower
+
+
+def snapshot(instance: models.Model, fields: list[str]) -> dict[str, Any]:
+    """The audited fields of a row, as JSON-ready values (foreign keys by id)."""
+    return {name: getattr(instance, instance._meta.get_field(name).attname) for name in fields}
+
+
+def changes_between(before: dict[str, Any], after: dict[str, Any]) -> Changes:
+    """Only what changed, as ``{field: [before, after]}`` (L1)."""
+    return {
+        name: [before.get(name), value]
+        for name, value in after.items()
+        if before.get(name) != value
+    }
+
+
+def _json_ready(changes: Changes) -> Changes:
+    # What is hashed must be exactly what PostgreSQL stores and gives back: dates, decimals and
+    # UUIDs become strings here, once.
+    return json.loads(json.dumps(changes, default=str))
+
+
+@lru_cache(maxsize=1024)
+def _chain_key(organization_id: int, version: int, data_key_bytes: bytes) -> bytes:
+    return chain.chain_key(data_key_bytes)
+
+
+def chain_key_for(version: int | None = None) -> tuple[int, bytes]:
+    material = data_key(version)
+    return material.version, _chain_key(material.organization_id, material.version, material.key)
+
+
+def _locked_head(organization_id: int) -> AuditChainHead:
+    # The first event of an organisation creates its head; ON CONFLICT makes two concurrent
+    # first writers safe, and FOR UPDATE then serialises every writer of this organisation.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO audit_chain_head (organization_id, last_seq, last_hmac) "
+            "VALUES (%s, 0, %s) ON CONFLICT (organization_id) DO NOTHING",
+            [organization_id, chain.GENESIS],
+        )
+    return AuditChainHead.objects.select_for_update().get()
+
+
+@transaction.atomic
+def audit_event_record(
+    *,
+    action: str,
+    entity: models.Model | None = None,
+    entity_type: str = "",
+    entity_id: str | int = "",
+    changes: Changes | None = None,
+    actor: Actor | None = None,
+) -> AuditEvent:
+    organization_id = current_organization_id()
+    actor = actor or current_actor()
+    origin = current_origin()
+    if entity is not None:
+        entity_type, entity_id = entity_type_of(entity), entity.pk
+    head = _locked_head(organization_id)
+    key_version, key = chain_key_for()
+    event = AuditEvent(
+        organization_id=organization_id,
+        seq=head.last_seq + 1,
+        occurred_at=timezone.now(),
+        actor_type=actor.type,
+        actor_id=actor.id,
+        actor_label=actor.label,
+        actor_role=actor.role,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        changes=_json_ready(changes or {}),
+        ip=origin.ip or "",
+        user_agent=origin.user_agent[:512],
+        request_id=origin.request_id,
+        key_version=key_version,
+        prev_hmac=bytes(head.last_hmac),
+    )
+    event.hmac = chain.chain_hmac(key, event.prev_hmac, chain.canonical(event_fields(event)))
+    event.save()
+    head.last_seq, head.last_hmac = event.seq, event.hmac
+    head.save(update_fields=["last_seq", "last_hmac"])
+    return event
+
+
+def event_fields(event: AuditEvent) -> dict[str, Any]:
+    """The canonical fields of a stored or new event (audit.chain.EVENT_FIELDS)."""
+    return {
+        "organization": event.organization_id,
+        "seq": event.seq,
+        "occurred_at": event.occurred_at.astimezone(UTC).isoformat(),
+        "actor_type": event.actor_type,
+        "actor_id": event.actor_id,
+        "actor_label": event.actor_label,
+        "actor_role": event.actor_role,
+        "action": event.action,
+        "entity_type": event.entity_type,
+        "entity_id": event.entity_id,
+        "changes": event.changes,
+        "ip": event.ip,
+        "user_agent": event.user_agent,
+        "request_id": event.request_id,
+        "key_version": event.key_version,
+    }
