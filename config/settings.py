@@ -175,6 +175,10 @@ PALISADE_MASTER_KEYS = [
 PALISADE_KEY_CACHE_SECONDS = env.int("PALISADE_KEY_CACHE_SECONDS", default=300)
 PALISADE_AWS_REGION = env.str("PALISADE_AWS_REGION", default="eu-west-2")
 PALISADE_KMS_ENDPOINT_URL = env.str("PALISADE_KMS_ENDPOINT_URL", default="")
+# Static KMS credentials, only where no instance role or profile provides them (a local
+# KMS-compatible server); empty means boto3's default credential chain.
+PALISADE_AWS_ACCESS_KEY_ID = env.str("PALISADE_AWS_ACCESS_KEY_ID", default="")
+PALISADE_AWS_SECRET_ACCESS_KEY = env.str("PALISADE_AWS_SECRET_ACCESS_KEY", default="")
 PALISADE_AUDIT_SIGNING_KEY = env.str("PALISADE_AUDIT_SIGNING_KEY", default=DEV_AUDIT_SIGNING_KEY)
 
 AUTH_USER_MODEL = "accounts.User"

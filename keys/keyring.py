@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from keys.models import DataKey, Keyring
-from keys.providers import CreatedKek, KeyDestroyed, KeyOwner, KeyUnavailable, provider
+from keys.providers import (
+    CreatedKek,
+    KeyDestroyed,
+    KeyOwner,
+    KeyUnavailable,
+    UnknownDataKeyVersion,
+    provider,
+)
 from tenants.context import current_organization_id
 from tenants.models import Organization
 
@@ -78,7 +85,9 @@ def data_key(version: int | None = None) -> DataKeyMaterial:
     rows = DataKey.objects.order_by("-version")
     row = rows.filter(version=version).first() if version is not None else rows.first()
     if row is None:
-        raise KeyUnavailable(f"This organisation has no data key version {version}.")
+        if version is not None:
+            raise UnknownDataKeyVersion(version)
+        raise KeyUnavailable("This organisation has no data key.")
     plaintext = provider(keyring.provider).unwrap_data_key(
         key_owner(organization_id), kek_of(keyring), row.version, bytes(row.wrapped_key)
     )

@@ -28,6 +28,14 @@ class KeyUnavailable(Exception):
     """A key cannot be used; the message says why, for people, not stack traces."""
 
 
+class UnknownDataKeyVersion(KeyUnavailable):
+    """A value names a data-key version its organisation never had: it was altered or
+    moved, so callers treat it as an integrity failure rather than a configuration error."""
+
+    def __init__(self, version: int) -> None:
+        super().__init__(f"This organisation has no data key version {version}.")
+
+
 class KeyDestroyed(KeyUnavailable):
     def __init__(self) -> None:
         super().__init__(
@@ -235,10 +243,13 @@ def provider(name: str | None = None) -> KeyProvider:
     if name == AwsKmsProvider.name:
         import boto3
 
+        # Empty settings leave credentials to boto3's default chain (instance role, profile).
         client = boto3.client(
             "kms",
             region_name=settings.PALISADE_AWS_REGION,
             endpoint_url=settings.PALISADE_KMS_ENDPOINT_URL or None,
+            aws_access_key_id=settings.PALISADE_AWS_ACCESS_KEY_ID or None,
+            aws_secret_access_key=settings.PALISADE_AWS_SECRET_ACCESS_KEY or None,
         )
         return AwsKmsProvider(client)
     raise KeyUnavailable(f"Unknown key provider {name!r}.")
