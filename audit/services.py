@@ -12,7 +12,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from audit import chain
-from audit.context import Actor, current_actor, current_origin
+from audit.context import Actor, acting_as, current_actor, current_origin
 from audit.models import AuditChainHead, AuditEvent
 from keys.keyring import data_key
 from tenants.context import current_organization_id
@@ -106,6 +106,18 @@ def audit_event_record(
     head.last_seq, head.last_hmac = event.seq, event.hmac
     head.save(update_fields=["last_seq", "last_hmac"])
     return event
+
+
+def audit_event_record_durably(request, **event) -> None:
+    """Records an event that must survive the request's rollback (a refused access, L1): it
+    is written in its own transaction once the request's transaction has ended."""
+    actor, origin = current_actor(), current_origin()
+
+    def write() -> None:
+        with acting_as(actor, origin):
+            audit_event_record(**event)
+
+    request.durable_writes.append(write)
 
 
 def event_fields(event: AuditEvent) -> dict[str, Any]:

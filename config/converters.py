@@ -12,3 +12,15 @@ class RowIdConverter:
 
     def to_url(self, value: int) -> str:
         return str(value)
+
+
+class EntityTypeConverter:
+    """A model label as the audit log names it: ``app_label.model_name``."""
+
+    regex = r"[a-z][a-z0-9_]{0,49}\.[a-z][a-z0-9_]{0,49}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value

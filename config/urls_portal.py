@@ -1,15 +1,31 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 
-from config.converters import RowIdConverter
+from audit import api as audit_api
+from config.converters import EntityTypeConverter, RowIdConverter
 from config.health import liveness
 from portal import views as portal_views
 from workforce import api as workforce_api
 from workforce import views as workforce_views
 
 register_converter(RowIdConverter, "id")
+register_converter(EntityTypeConverter, "entity")
 
 org_api = [
+    path("audit/events/", audit_api.AuditEventListAPI.as_view(), name="api-audit-events"),
+    path(
+        "audit/trails/roles/", audit_api.RoleChangeTrailAPI.as_view(), name="api-audit-role-trail"
+    ),
+    path(
+        "audit/trails/guest-access/",
+        audit_api.GuestAccessTrailAPI.as_view(),
+        name="api-audit-guest-trail",
+    ),
+    path(
+        "audit/timeline/<entity:entity_type>/<id:entity_id>/",
+        audit_api.EntityTimelineAPI.as_view(),
+        name="api-audit-timeline",
+    ),
     path("sites/", workforce_api.SiteListAPI.as_view(), name="api-site-list"),
     path("sites/<id:site_id>/", workforce_api.SiteDetailAPI.as_view(), name="api-site-detail"),
 ]

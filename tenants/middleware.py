@@ -39,6 +39,9 @@ class TenantMiddleware:
         organization = self._organization(match["slug"])
         if organization is None:
             return self._not_found(is_api)
+        # Writes that must outlive a rolled-back request, such as the audit record of a
+        # refused access (L1); each runs in its own transaction afterwards.
+        request.durable_writes = []
         with tenant_context(organization):
             membership = Membership.objects.active().filter(user=request.user).first()
             if membership is None:
@@ -48,6 +51,9 @@ class TenantMiddleware:
             response = self.get_response(request)
             if response.status_code >= 400:
                 transaction.set_rollback(True)
+        for write in request.durable_writes:
+            with tenant_context(organization):
+                write()
         return response
 
     @staticmethod

@@ -1,0 +1,106 @@
+"""The audit log over the API: owners and admins read it, others are refused (and the refusal
+is itself recorded), other organisations' events and records are 404."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from audit.models import AuditEvent
+from tenants.context import tenant_context
+from tenants.models import Membership
+from tests.factories import make_department, make_membership, make_sites, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def owner_of_a(org_a):
+    user = make_user("olive@alpha.example")
+    membership = make_membership(org_a, user)
+    with tenant_context(org_a):
+        Membership.objects.filter(pk=membership.pk).update(role=Membership.Role.OWNER)
+    return user
+
+
+@pytest.fixture
+def api(portal_client, owner_of_a):
+    portal_client.force_login(owner_of_a)
+    return portal_client
+
+
+def test_L1_owner_lists_the_log_in_order_with_hmacs(api, org_a):
+    make_sites(org_a, 2)
+    response = api.get("/api/v1/o/alpha/audit/events/")
+    assert response.status_code == 200
+    events = response.json()["results"]
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert {"organization.created", "site.created"} <= {e["action"] for e in events}
+    assert all(len(e["hmac"]) == 64 for e in events)
+    only_sites = api.get("/api/v1/o/alpha/audit/events/", {"action": "site.created"}).json()
+    assert [e["action"] for e in only_sites["results"]] == ["site.created", "site.created"]
+
+
+def test_L1_staff_member_is_refused_and_the_refusal_is_recorded(portal_client, org_a, member_of_a):
+    portal_client.force_login(member_of_a)
+    response = portal_client.get("/api/v1/o/alpha/audit/events/")
+    assert response.status_code == 403
+    with tenant_context(org_a):
+        [denial] = AuditEvent.objects.filter(action="access.denied")
+    assert denial.actor_label == member_of_a.email
+    assert denial.actor_role == "staff"
+    assert denial.entity_type == "audit_log"
+    assert denial.changes["path"] == [None, "/api/v1/o/alpha/audit/events/"]
+
+
+def test_L1_another_organisations_log_is_404(api, org_b):
+    make_sites(org_b, 1)
+    assert api.get("/api/v1/o/bravo/audit/events/").status_code == 404
+
+
+def test_L5_timeline_shows_one_records_events(api, org_a, org_b):
+    [site] = make_sites(org_a, 1)
+    make_sites(org_a, 1, "Other")
+    response = api.get(f"/api/v1/o/alpha/audit/timeline/workforce.site/{site.pk}/")
+    assert response.status_code == 200
+    [event] = response.json()["results"]
+    assert (event["action"], event["entity_id"]) == ("site.created", str(site.pk))
+    organization = api.get(f"/api/v1/o/alpha/audit/timeline/tenants.organization/{org_a.pk}/")
+    assert [e["action"] for e in organization.json()["results"]] == ["organization.created"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "audit/timeline/workforce.site/{b_site}/",
+        "audit/timeline/tenants.organization/{org_b}/",
+        "audit/timeline/workforce.nosuchmodel/1/",
+        "audit/timeline/auth.permission/1/",
+        "audit/timeline/Workforce.Site/1/",
+        "audit/timeline/workforce.site/-1/",
+        "audit/timeline/workforce.site/99999999999999999999999/",
+    ],
+)
+def test_L5_timeline_of_other_organisations_or_unknown_records_is_404(api, org_b, path):
+    [b_site] = make_sites(org_b, 1)
+    url = "/api/v1/o/alpha/" + path.format(b_site=b_site.pk, org_b=org_b.pk)
+    assert api.get(url).status_code == 404
+
+
+def test_L4_role_and_guest_trails_are_served(api, org_a):
+    roles = api.get("/api/v1/o/alpha/audit/trails/roles/").json()["results"]
+    assert {e["action"] for e in roles} == {"membership.created"}
+    guests = api.get("/api/v1/o/alpha/audit/trails/guest-access/")
+    assert guests.status_code == 200
+    assert guests.json()["results"] == []
+
+
+def test_L1_log_list_costs_constant_queries(api, org_a):
+    def count() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert api.get("/api/v1/o/alpha/audit/events/?page_size=500").status_code == 200
+        return len(captured)
+
+    make_department(org_a, "Ops")
+    small = count()
+    make_sites(org_a, 300)
+    assert count() == small
