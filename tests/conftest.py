@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connections
 from psycopg import sql
 
+from keys.keyring import forget_cached_keys
 from tests.factories import make_membership, make_organization, make_user
 from tests.processes import pgbouncer, psycopg_dsn
 
@@ -74,6 +75,9 @@ def committed_db(django_db_blocker):
             for connection in connections.all():
                 connection.close()
             _truncate_everything()
+            # RESTART IDENTITY gives the next test's organisations the same ids again, so
+            # keys cached for this test's organisations must not outlive their rows.
+            forget_cached_keys()
 
 
 @pytest.fixture
