@@ -1,6 +1,7 @@
 from django.db import models
 from django.utils import timezone
 
+from keys.fields import EncryptedFieldsModel, EncryptedTextField
 from tenants.models import TenantModel
 
 
@@ -47,3 +48,25 @@ class DataKey(TenantModel):
 
     def __str__(self) -> str:
         return f"data key v{self.version} of {self.organization_id}"
+
+
+class IntegrationSecret(EncryptedFieldsModel):
+    """A credential Palisade uses to reach another system for one organisation (E3): an SSO
+    or SCIM client secret, a payroll API token, a webhook signing secret. ``name`` says which
+    integration it serves and is not secret; ``secret`` is encrypted."""
+
+    name = models.CharField(max_length=100)
+    secret = EncryptedTextField()
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta(EncryptedFieldsModel.Meta):
+        db_table = "keys_integration_secret"
+        constraints = [
+            *EncryptedFieldsModel.Meta.constraints,
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="integration_secret_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -219,10 +219,11 @@ class AwsKmsProvider(KeyProvider):
         return response["Plaintext"]
 
     def destroy_kek(self, owner: KeyOwner, kek: CreatedKek) -> None:
-        self._kms.disable_key(KeyId=kek.kms_key_id)
-        self._kms.schedule_key_deletion(
-            KeyId=kek.kms_key_id, PendingWindowInDays=self.DELETION_WINDOW_DAYS
-        )
+        # AWS takes the key id or its ARN here; KMS-compatible servers such as moto 5 take only
+        # the id. The key lives in this client's region, so its id is unambiguous.
+        key_id = kek.kms_key_id.rpartition(":key/")[2]
+        self._kms.disable_key(KeyId=key_id)
+        self._kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=self.DELETION_WINDOW_DAYS)
 
     def _call(self, operation: str, **arguments):
         errors = self._kms.exceptions

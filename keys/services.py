@@ -1,13 +1,21 @@
-"""Every write to keys: keyring creation, data-key rotation, KEK re-wrap, crypto-shredding."""
+"""Every write to keys: keyring creation, data-key rotation, KEK re-wrap, crypto-shredding,
+re-encryption of stored values, and integration secrets."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import reduce
+from operator import or_
+from typing import Any
+
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Case, F, Max, Q, Value, When
 from django.utils import timezone
 
-from keys.keyring import _keyring, forget_cached_keys, kek_of, key_owner
-from keys.models import DataKey, Keyring
+from audit.services import audit_event_record
+from keys.fields import EncryptedFieldsModel, UnreadableValue, encrypted_fields
+from keys.keyring import _keyring, data_key, forget_cached_keys, kek_of, key_owner
+from keys.models import DataKey, IntegrationSecret, Keyring
 from keys.providers import provider
 from tenants.context import current_organization_id
 
@@ -40,6 +48,11 @@ def data_key_rotate() -> DataKey:
     latest = DataKey.objects.aggregate(latest=Max("version"))["latest"] or 0
     data_key = _add_data_key(keyring, version=latest + 1)
     forget_cached_keys(keyring.organization_id)
+    audit_event_record(
+        action="keys.data_key_rotated",
+        entity=data_key,
+        changes={"version": [latest, data_key.version]},
+    )
     return data_key
 
 
@@ -51,6 +64,7 @@ def keyring_rewrap() -> Keyring:
     rewrapped = provider(keyring.provider).rewrap_kek(owner, kek_of(keyring))
     keyring.wrapped_kek = rewrapped.wrapped_kek
     keyring.save(update_fields=["wrapped_kek"])
+    audit_event_record(action="keys.kek_rewrapped", entity=keyring)
     return keyring
 
 
@@ -59,6 +73,8 @@ def keyring_shred() -> Keyring:
     """Crypto-shredding (E6): the KEK is destroyed at its provider and every wrapped key is
     wiped, so every value encrypted for this organisation becomes unreadable."""
     keyring = _keyring(current_organization_id())
+    # Recorded first: the audit chain is keyed by the data keys this destroys (L1, L3).
+    audit_event_record(action="keys.shredded", entity=keyring)
     owner = key_owner(keyring.organization_id)
     provider(keyring.provider).destroy_kek(owner, kek_of(keyring))
     DataKey.objects.update(wrapped_key=b"")
@@ -68,3 +84,79 @@ def keyring_shred() -> Keyring:
     keyring.save(update_fields=["wrapped_kek", "state", "destroyed_at"])
     forget_cached_keys(keyring.organization_id)
     return keyring
+
+
+@dataclass(frozen=True)
+class ReencryptedBatch:
+    rows: int
+    values_reencrypted: int
+    values_unreadable: int
+    last_pk: Any  # where the next batch starts; None once no stale row is left
+
+
+@transaction.atomic
+def encrypted_values_reencrypt(
+    *, model: type[EncryptedFieldsModel], after_pk: Any = None, batch_size: int
+) -> ReencryptedBatch:
+    """Re-encrypts under the newest data key the next ``batch_size`` rows of ``model`` (after
+    ``after_pk``) holding a value under an older version (E5).
+
+    The batch's rows are locked for its short transaction, so a concurrent edit waits rather
+    than being overwritten; every other row stays readable and writable meanwhile. Values that
+    cannot be read are left as they are and counted. No audit event per batch: no value
+    changes, and the rotation that made them stale is recorded.
+    """
+    key = data_key()
+    fields = encrypted_fields(model)
+    stale = reduce(or_, (Q(**{f"{f.name}__key_version__lt": key.version}) for f in fields))
+    rows = model.objects.select_for_update().filter(stale).order_by("pk")
+    if after_pk is not None:
+        rows = rows.filter(pk__gt=after_pk)
+    batch = list(rows[:batch_size])
+    new_values: dict[str, list[When]] = {field.attname: [] for field in fields}
+    unreadable = 0
+    for row in batch:
+        for field in fields:
+            value = field.reencrypt(row, key)
+            if isinstance(value, UnreadableValue):
+                unreadable += 1
+            elif value is not None:
+                new_values[field.attname].append(
+                    When(pk=row.pk, then=Value(value, output_field=field))
+                )
+    # One UPDATE per batch, as bulk_update would build it; bulk_update itself reads the
+    # attributes, which give plaintext.
+    updates = {
+        attname: Case(*whens, default=F(attname), output_field=model._meta.get_field(attname))
+        for attname, whens in new_values.items()
+        if whens
+    }
+    if updates:
+        model.objects.filter(pk__in=[row.pk for row in batch]).update(**updates)
+    return ReencryptedBatch(
+        rows=len(batch),
+        values_reencrypted=sum(len(whens) for whens in new_values.values()),
+        values_unreadable=unreadable,
+        last_pk=batch[-1].pk if batch else None,
+    )
+
+
+@transaction.atomic
+def integration_secret_set(*, name: str, secret: str) -> IntegrationSecret:
+    """Stores, or replaces, the current organisation's secret for one integration (E3)."""
+    name = name.strip()
+    row = IntegrationSecret.objects.select_for_update().filter(name=name).first()
+    created = row is None
+    if row is None:
+        row = IntegrationSecret(name=name)
+    row.secret = secret
+    row.updated_at = timezone.now()
+    row.full_clean(exclude=["organization"])
+    row.save()
+    # The audit log records which secret changed, never the value (E3, L1).
+    audit_event_record(
+        action="integration_secret.created" if created else "integration_secret.replaced",
+        entity=row,
+        changes={"name": [None, name]} if created else {},
+    )
+    return row
