@@ -8,12 +8,18 @@ from functools import reduce
 from operator import or_
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Case, F, Max, Q, Value, When
+from django.db import connection, transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from audit.services import audit_event_record
-from keys.fields import EncryptedFieldsModel, UnreadableValue, encrypted_fields
+from keys.fields import (
+    EncryptedFieldsModel,
+    EncryptedTextField,
+    StoredCiphertext,
+    UnreadableValue,
+    encrypted_fields,
+)
 from keys.keyring import _keyring, data_key, forget_cached_keys, kek_of, key_owner
 from keys.models import DataKey, IntegrationSecret, Keyring
 from keys.providers import provider
@@ -113,7 +119,9 @@ def encrypted_values_reencrypt(
     if after_pk is not None:
         rows = rows.filter(pk__gt=after_pk)
     batch = list(rows[:batch_size])
-    new_values: dict[str, list[When]] = {field.attname: [] for field in fields}
+    new_values: dict[EncryptedTextField, list[tuple[Any, StoredCiphertext]]] = {
+        field: [] for field in fields
+    }
     unreadable = 0
     for row in batch:
         for field in fields:
@@ -121,21 +129,30 @@ def encrypted_values_reencrypt(
             if isinstance(value, UnreadableValue):
                 unreadable += 1
             elif value is not None:
-                new_values[field.attname].append(
-                    When(pk=row.pk, then=Value(value, output_field=field))
-                )
-    # One UPDATE per batch, as bulk_update would build it; bulk_update itself reads the
-    # attributes, which give plaintext.
-    updates = {
-        attname: Case(*whens, default=F(attname), output_field=model._meta.get_field(attname))
-        for attname, whens in new_values.items()
-        if whens
-    }
-    if updates:
-        model.objects.filter(pk__in=[row.pk for row in batch]).update(**updates)
+                new_values[field].append((row.pk, value))
+    # Not bulk_update: it reads the attributes, which give plaintext, and building its CASE
+    # expression took half the run here (10,000 values: 2.3 s, against 1.2 s with executemany).
+    qn = connection.ops.quote_name
+    table, pk_column = qn(model._meta.db_table), qn(model._meta.pk.column)
+    with connection.cursor() as cursor:
+        for field, values in new_values.items():
+            if not values:
+                continue
+            # Identifiers come from the model, quoted; every value is a parameter.
+            sql = (
+                f"UPDATE {table} SET {qn(field.column)} = %s "  # noqa: S608
+                f"WHERE organization_id = %s AND {pk_column} = %s"
+            )
+            cursor.executemany(
+                sql,
+                [
+                    (field.get_db_prep_value(value, connection), key.organization_id, pk)
+                    for pk, value in values
+                ],
+            )
     return ReencryptedBatch(
         rows=len(batch),
-        values_reencrypted=sum(len(whens) for whens in new_values.values()),
+        values_reencrypted=sum(len(values) for values in new_values.values()),
         values_unreadable=unreadable,
         last_pk=batch[-1].pk if batch else None,
     )
