@@ -1,9 +1,17 @@
+from django.http import StreamingHttpResponse
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from audit import selectors
-from audit.models import AuditEvent
+from audit import merkle, selectors
+from audit.checkpoints import platform_public_key
+from audit.exports import FORMATS, MIN_PURPOSE_LENGTH, audit_export_request, export_lines
+from audit.models import AuditCheckpoint, AuditEvent
+from audit.verification import verify_organization_log
+from keys.providers import KeyUnavailable
 from rbac.permissions import roles_permission
 
 # Interim until the RBAC issue (Z3 ``audit_log.view``): owners and admins read the log.
@@ -75,3 +83,95 @@ class EntityTimelineAPI(AuditEventListAPI):
 
     def get_queryset(self):
         return selectors.entity_timeline(self.kwargs["entity_type"], self.kwargs["entity_id"])
+
+
+class AuditVerifyAPI(APIView):
+    """Walks the organisation's whole log now: OK, or the first bad event and why (L3)."""
+
+    permission_classes = [AuditLogReaders]
+
+    def get(self, request, org_slug: str):
+        try:
+            result = verify_organization_log()
+        except KeyUnavailable as error:
+            return Response({"ok": False, "events": 0, "reason": str(error)})
+        return Response(
+            {
+                "ok": result.ok,
+                "events": result.events,
+                "checkpoints_verified": result.checkpoints_verified,
+                "latest_checkpoint_size": result.latest_tree_size,
+                "first_bad_seq": result.first_bad_seq,
+                "reason": result.reason,
+            }
+        )
+
+
+class CheckpointListAPI(APIView):
+    """Every signed checkpoint (L9), for the organisation to download and keep, with the
+    platform public key that verifies them."""
+
+    permission_classes = [AuditLogReaders]
+
+    def get(self, request, org_slug: str):
+        return Response(
+            {
+                "signing_public_key": platform_public_key(),
+                "checkpoints": [c.document for c in AuditCheckpoint.objects.order_by("tree_size")],
+            }
+        )
+
+
+class ProofQuery(serializers.Serializer):
+    seq = serializers.IntegerField(min_value=1, required=False)
+    old_size = serializers.IntegerField(min_value=1, required=False)
+    tree_size = serializers.IntegerField(min_value=1)
+
+
+class AuditProofAPI(APIView):
+    """RFC 9162 proofs against a signed checkpoint: ``?seq=&tree_size=`` for inclusion,
+    ``?old_size=&tree_size=`` for consistency between two checkpoints."""
+
+    permission_classes = [AuditLogReaders]
+
+    def get(self, request, org_slug: str):
+        query = ProofQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        values = query.validated_data
+        tree_size = values["tree_size"]
+        if not AuditCheckpoint.objects.filter(tree_size=tree_size).exists():
+            raise ValidationError({"tree_size": "No signed checkpoint has this size."})
+        leaves = selectors.leaf_hashes(tree_size)
+        if "seq" in values and values["seq"] <= tree_size:
+            proof = merkle.inclusion_proof(leaves, values["seq"] - 1, tree_size)
+            kind = {"seq": values["seq"], "leaf_hash": leaves[values["seq"] - 1].hex()}
+        elif "old_size" in values and values["old_size"] <= tree_size:
+            proof = merkle.consistency_proof(leaves, values["old_size"], tree_size)
+            kind = {"old_size": values["old_size"]}
+        else:
+            raise ValidationError("Give seq or old_size, at most tree_size.")
+        return Response({"tree_size": tree_size, **kind, "proof": [h.hex() for h in proof]})
+
+
+class ExportRequestSerializer(serializers.Serializer):
+    format = serializers.ChoiceField(choices=sorted(FORMATS))
+    purpose = serializers.CharField(min_length=MIN_PURPOSE_LENGTH, max_length=500)
+
+
+class AuditExportAPI(APIView):
+    """POST ``{format, purpose}``: the export streams back; the request is itself an audit
+    event (L6)."""
+
+    permission_classes = [AuditLogReaders]
+
+    def post(self, request, org_slug: str):
+        form = ExportRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        export = audit_export_request(
+            file_format=form.validated_data["format"], purpose=form.validated_data["purpose"]
+        )
+        response = StreamingHttpResponse(
+            export_lines(export), content_type=FORMATS[export.file_format]
+        )
+        response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+        return response

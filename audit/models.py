@@ -61,3 +61,27 @@ class AuditChainHead(TenantModel):
 
     def __str__(self) -> str:
         return f"head of {self.organization_id} at {self.last_seq}"
+
+
+class AuditCheckpoint(TenantModel):
+    """A signed statement of the organisation's log (L9): "the first ``tree_size`` events have
+    Merkle root ``root_hash``", signed with the platform's Ed25519 key. ``document`` is the
+    exact signed checkpoint an organisation downloads and keeps; ``frontier`` holds the
+    Merkle subtree roots so the next checkpoint continues from here. Append-only."""
+
+    append_only = True
+
+    tree_size = models.BigIntegerField()
+    document = models.JSONField()
+    frontier = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "audit_checkpoint"
+        ordering = ["tree_size"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "tree_size"], name="checkpoint_size")
+        ]
+
+    def __str__(self) -> str:
+        return f"checkpoint of {self.organization_id} at {self.tree_size}"

@@ -4,7 +4,9 @@ from django.apps import apps
 from django.db.models import QuerySet
 from django.http import Http404
 
+from audit.chain import canonical, leaf_hash
 from audit.models import AuditEvent
+from audit.services import event_fields
 from tenants.context import current_organization_id
 from tenants.models import Organization, TenantModel
 
@@ -42,3 +44,11 @@ def entity_timeline(entity_type: str, entity_id: int) -> QuerySet[AuditEvent]:
     if not visible:
         raise Http404("No such record")
     return events().filter(entity_type=model._meta.label_lower, entity_id=str(entity_id))
+
+
+def leaf_hashes(tree_size: int) -> list[bytes]:
+    """The Merkle leaf hashes of the first ``tree_size`` events (for proofs)."""
+    return [
+        leaf_hash(canonical(event_fields(event)), bytes(event.hmac))
+        for event in events().filter(seq__lte=tree_size).iterator(chunk_size=5000)
+    ]

@@ -38,10 +38,19 @@ def changes_between(before: dict[str, Any], after: dict[str, Any]) -> Changes:
     }
 
 
+_INT64 = range(-(2**63), 2**63)
+
+
+def _int_or_text(literal: str) -> int | str:
+    # The canonical encoder (orjson) holds 64-bit integers; a larger one is kept as its text.
+    value = int(literal)
+    return value if value in _INT64 else literal
+
+
 def _json_ready(changes: Changes) -> Changes:
     # What is hashed must be exactly what PostgreSQL stores and gives back: dates, decimals and
     # UUIDs become strings here, once.
-    return json.loads(json.dumps(changes, default=str))
+    return json.loads(json.dumps(changes, default=str), parse_int=_int_or_text)
 
 
 @lru_cache(maxsize=1024)

@@ -152,6 +152,12 @@ CELERY_TASK_ALWAYS_EAGER = False
 # Celery's Django fixup closes the DB connection around every task unless told to reuse it;
 # reuse is safe because the organisation context is transaction-local (T2, T6).
 CELERY_DB_REUSE_MAX = env.int("PALISADE_CELERY_DB_REUSE_MAX", default=200)
+CELERY_BEAT_SCHEDULE = {
+    "audit-checkpoints": {
+        "task": "audit.checkpoint_all_organizations",
+        "schedule": env.int("PALISADE_AUDIT_CHECKPOINT_SECONDS", default=3600),
+    },
+}
 
 # Keys (E2, E5). The dev master key and audit signing seed are public and refused in
 # production; real ones come only from the environment.

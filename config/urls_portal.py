@@ -21,6 +21,10 @@ org_api = [
         audit_api.GuestAccessTrailAPI.as_view(),
         name="api-audit-guest-trail",
     ),
+    path("audit/verify/", audit_api.AuditVerifyAPI.as_view(), name="api-audit-verify"),
+    path("audit/checkpoints/", audit_api.CheckpointListAPI.as_view(), name="api-audit-checkpoints"),
+    path("audit/proofs/", audit_api.AuditProofAPI.as_view(), name="api-audit-proofs"),
+    path("audit/exports/", audit_api.AuditExportAPI.as_view(), name="api-audit-export"),
     path(
         "audit/timeline/<entity:entity_type>/<id:entity_id>/",
         audit_api.EntityTimelineAPI.as_view(),

@@ -171,3 +171,17 @@ class TestClientIp:
 
     def test_L1_garbage_in_forwarded_for_falls_back_to_the_peer(self):
         assert self._ip("10.1.1.1", "not-an-ip") == "10.1.1.1"
+
+
+def test_L1_values_the_canonical_form_cannot_hold_are_recorded_as_text(org_a):
+    from decimal import Decimal
+
+    from audit.services import audit_event_record
+
+    with tenant_context(org_a):
+        event = audit_event_record(
+            action="test.values", changes={"big": [None, 10**30], "amount": [None, Decimal("1.10")]}
+        )
+    assert event.changes == {"big": [None, str(10**30)], "amount": [None, "1.10"]}
+    [stored] = _events(org_a, action="test.values")
+    assert stored.changes == event.changes
