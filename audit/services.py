@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from audit import chain
 from audit.context import Actor, acting_as, current_actor, current_origin
-from audit.models import AuditChainHead, AuditEvent
+from audit.models import AuditEvent
 from keys.keyring import data_key
 from tenants.context import current_organization_id
 
@@ -63,19 +63,52 @@ def chain_key_for(version: int | None = None) -> tuple[int, bytes]:
     return material.version, _chain_key(material.organization_id, material.version, material.key)
 
 
-def _locked_head(organization_id: int) -> AuditChainHead:
-    # The first event of an organisation creates its head; ON CONFLICT makes two concurrent
-    # first writers safe, and FOR UPDATE then serialises every writer of this organisation.
-    with connection.cursor() as cursor:
+_HEAD_FOR_UPDATE = (
+    "SELECT last_seq, last_hmac FROM audit_chain_head WHERE organization_id = %s FOR UPDATE"
+)
+
+
+def _locked_head(cursor, organization_id: int) -> tuple[int, bytes]:
+    """The organisation's newest link, locked until commit: every writer of one organisation
+    waits here, so seqs never collide and the chain never forks (L3)."""
+    cursor.execute(_HEAD_FOR_UPDATE, [organization_id])
+    row = cursor.fetchone()
+    if row is None:
+        # The organisation's first event creates its head; ON CONFLICT makes two concurrent
+        # first writers safe.
         cursor.execute(
             "INSERT INTO audit_chain_head (organization_id, last_seq, last_hmac) "
             "VALUES (%s, 0, %s) ON CONFLICT (organization_id) DO NOTHING",
             [organization_id, chain.GENESIS],
         )
-    return AuditChainHead.objects.select_for_update().get()
+        cursor.execute(_HEAD_FOR_UPDATE, [organization_id])
+        row = cursor.fetchone()
+    return row[0], bytes(row[1])
 
 
-@transaction.atomic
+_EVENT_COLUMNS = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+# Built once from the model's own column names (no input reaches it). One round trip for both
+# writes, so auditing a service write costs two statements: the lock, then this.
+_INSERT_EVENT_AND_ADVANCE_HEAD = (
+    f"WITH event AS (INSERT INTO audit_event ({', '.join(f.column for f in _EVENT_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join(['%s'] * len(_EVENT_COLUMNS))}) RETURNING id) "
+    "UPDATE audit_chain_head SET last_seq = %s, last_hmac = %s "
+    "WHERE organization_id = %s RETURNING (SELECT id FROM event)"
+)
+
+
+def _insert_event_and_advance_head(cursor, event: AuditEvent) -> int:
+    values = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in _EVENT_COLUMNS]
+    cursor.execute(
+        _INSERT_EVENT_AND_ADVANCE_HEAD,
+        [*values, event.seq, event.hmac, event.organization_id],
+    )
+    return cursor.fetchone()[0]
+
+
+# No savepoint of its own: an event belongs to its caller's transaction, and if recording it
+# fails, that whole transaction must fail too (two round trips saved per event).
+@transaction.atomic(savepoint=False)
 def audit_event_record(
     *,
     action: str,
@@ -90,30 +123,30 @@ def audit_event_record(
     origin = current_origin()
     if entity is not None:
         entity_type, entity_id = entity_type_of(entity), entity.pk
-    head = _locked_head(organization_id)
     key_version, key = chain_key_for()
-    event = AuditEvent(
-        organization_id=organization_id,
-        seq=head.last_seq + 1,
-        occurred_at=timezone.now(),
-        actor_type=actor.type,
-        actor_id=actor.id,
-        actor_label=actor.label,
-        actor_role=actor.role,
-        action=action,
-        entity_type=entity_type,
-        entity_id=str(entity_id),
-        changes=_json_ready(changes or {}),
-        ip=origin.ip or "",
-        user_agent=origin.user_agent[:512],
-        request_id=origin.request_id,
-        key_version=key_version,
-        prev_hmac=bytes(head.last_hmac),
-    )
-    event.hmac = chain.chain_hmac(key, event.prev_hmac, chain.canonical(event_fields(event)))
-    event.save()
-    head.last_seq, head.last_hmac = event.seq, event.hmac
-    head.save(update_fields=["last_seq", "last_hmac"])
+    with connection.cursor() as cursor:
+        last_seq, last_hmac = _locked_head(cursor, organization_id)
+        event = AuditEvent(
+            organization_id=organization_id,
+            seq=last_seq + 1,
+            occurred_at=timezone.now(),
+            actor_type=actor.type,
+            actor_id=actor.id,
+            actor_label=actor.label,
+            actor_role=actor.role,
+            action=action,
+            entity_type=entity_type,
+            entity_id=str(entity_id),
+            changes=_json_ready(changes or {}),
+            ip=origin.ip or "",
+            user_agent=origin.user_agent[:512],
+            request_id=origin.request_id,
+            key_version=key_version,
+            prev_hmac=last_hmac,
+        )
+        event.hmac = chain.chain_hmac(key, last_hmac, chain.canonical(event_fields(event)))
+        event.pk = _insert_event_and_advance_head(cursor, event)
+    event._state.adding = False
     return event
 
 
