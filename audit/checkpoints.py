@@ -48,8 +48,14 @@ def checkpoint_create() -> AuditCheckpoint | None:
     covered = previous.tree_size if previous else 0
     if head is None or head.last_seq <= covered:
         return None
+    # The previous checkpoint's signed root vouches for its stored frontier: an altered
+    # frontier is refused instead of being built upon.
     tree = (
-        MerkleAccumulator.resume(previous.tree_size, [bytes.fromhex(h) for h in previous.frontier])
+        MerkleAccumulator.resume(
+            previous.tree_size,
+            [bytes.fromhex(h) for h in previous.frontier],
+            root=bytes.fromhex(previous.document["root_hash"]),
+        )
         if previous
         else MerkleAccumulator()
     )
