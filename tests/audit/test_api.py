@@ -1,6 +1,10 @@
 """The audit log over the API: owners and admins read it, others are refused (and the refusal
 is itself recorded), other organisations' events and records are 404."""
 
+import csv
+import io
+import json
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -9,6 +13,7 @@ from audit.models import AuditEvent
 from tenants.context import tenant_context
 from tenants.models import Membership
 from tests.factories import make_department, make_membership, make_sites, make_user
+from workforce.services import site_create
 
 pytestmark = pytest.mark.django_db
 
@@ -104,3 +109,139 @@ def test_L1_log_list_costs_constant_queries(api, org_a):
     small = count()
     make_sites(org_a, 300)
     assert count() == small
+
+
+@pytest.fixture
+def checkpointed(org_a):
+    from audit.checkpoints import checkpoint_create
+
+    make_sites(org_a, 4)
+    with tenant_context(org_a):
+        return checkpoint_create()
+
+
+def test_L3_verify_endpoint_reports_ok(api, checkpointed):
+    body = api.get("/api/v1/o/alpha/audit/verify/").json()
+    assert body["ok"] is True
+    assert body["checkpoints_verified"] == 1
+    assert body["first_bad_seq"] is None
+
+
+def test_L9_checkpoints_download_with_the_public_key_and_verify(api, checkpointed):
+    from audit.signing import verify_checkpoint
+
+    body = api.get("/api/v1/o/alpha/audit/checkpoints/").json()
+    [checkpoint] = body["checkpoints"]
+    verify_checkpoint(checkpoint, body["signing_public_key"])
+    assert checkpoint["tree_size"] == checkpointed.tree_size
+
+
+def test_L9_inclusion_and_consistency_proofs_verify_against_checkpoints(api, org_a, checkpointed):
+    from audit import merkle
+    from audit.checkpoints import checkpoint_create
+
+    make_sites(org_a, 3, "Later")
+    with tenant_context(org_a):
+        later = checkpoint_create()
+    old_root = bytes.fromhex(checkpointed.document["root_hash"])
+    new_root = bytes.fromhex(later.document["root_hash"])
+
+    inclusion = api.get(
+        "/api/v1/o/alpha/audit/proofs/", {"seq": 3, "tree_size": later.tree_size}
+    ).json()
+    assert merkle.verify_inclusion(
+        bytes.fromhex(inclusion["leaf_hash"]),
+        2,
+        later.tree_size,
+        [bytes.fromhex(h) for h in inclusion["proof"]],
+        new_root,
+    )
+    consistency = api.get(
+        "/api/v1/o/alpha/audit/proofs/",
+        {"old_size": checkpointed.tree_size, "tree_size": later.tree_size},
+    ).json()
+    assert merkle.verify_consistency(
+        checkpointed.tree_size,
+        later.tree_size,
+        old_root,
+        new_root,
+        [bytes.fromhex(h) for h in consistency["proof"]],
+    )
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"seq": 1, "tree_size": 999},
+        {"seq": "x", "tree_size": 1},
+        {"tree_size": -1},
+        {"seq": 100, "tree_size": "{size}"},
+        {"tree_size": "{size}"},
+    ],
+)
+def test_L9_bad_proof_requests_are_400(api, checkpointed, query):
+    query = {k: str(v).format(size=checkpointed.tree_size) for k, v in query.items()}
+    response = api.get("/api/v1/o/alpha/audit/proofs/", query)
+    assert response.status_code == 400
+
+
+def test_L6_export_streams_a_verifiable_log_and_records_who_and_why(api, org_a, checkpointed):
+    from audit.verify import verify_export
+
+    response = api.post(
+        "/api/v1/o/alpha/audit/exports/",
+        {"format": "jsonl", "purpose": "Annual ISO 27001 audit"},
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith('attachment; filename="audit-')
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    header = json.loads(lines[0])
+    assert header["purpose"] == "Annual ISO 27001 audit"
+    assert header["requested_by"] == "olive@alpha.example"
+    last = json.loads(lines[-1])["event"]
+    assert last["action"] == "audit.exported"
+    assert last["changes"]["purpose"] == [None, "Annual ISO 27001 audit"]
+    result = verify_export(lines, public_key_b64=header["signing_public_key"])
+    assert result.ok, result.reason
+    assert result.checkpoints_verified == 1
+
+
+def test_L6_csv_export_neutralises_spreadsheet_formulas(api, org_a):
+    with tenant_context(org_a):
+        site_create(name='=HYPERLINK("http://evil")')
+    response = api.post(
+        "/api/v1/o/alpha/audit/exports/",
+        {"format": "csv", "purpose": "Spreadsheet review"},
+        content_type="application/json",
+    )
+    text = b"".join(response.streaming_content).decode()
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][:3] == ["organization", "seq", "occurred_at"]
+    assert not any(cell.startswith("=") for row in rows for cell in row)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"format": "xml", "purpose": "A long enough purpose"},
+        {"format": "jsonl", "purpose": "short"},
+        {"format": "jsonl"},
+        {},
+    ],
+)
+def test_L6_export_without_a_valid_format_and_purpose_is_400_and_not_recorded(api, org_a, body):
+    response = api.post("/api/v1/o/alpha/audit/exports/", body, content_type="application/json")
+    assert response.status_code == 400
+    with tenant_context(org_a):
+        assert not AuditEvent.objects.filter(action="audit.exported").exists()
+
+
+def test_L6_export_is_refused_to_staff(portal_client, member_of_a):
+    portal_client.force_login(member_of_a)
+    response = portal_client.post(
+        "/api/v1/o/alpha/audit/exports/",
+        {"format": "jsonl", "purpose": "Curious staff member"},
+        content_type="application/json",
+    )
+    assert response.status_code == 403
