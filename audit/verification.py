@@ -8,11 +8,16 @@ from audit.checkpoints import platform_public_key
 from audit.models import AuditChainHead, AuditCheckpoint, AuditEvent
 from audit.services import chain_key_for, event_fields
 from audit.verify import ChainVerifier, VerificationFailed, VerificationResult
+from keys.providers import UnknownDataKeyVersion
 from tenants.context import current_organization_id
 
 
 def _hmac_key(version: int) -> bytes:
-    return chain_key_for(version)[1]
+    try:
+        return chain_key_for(version)[1]
+    except UnknownDataKeyVersion as error:
+        # A version the organisation never had is a forged event, not a configuration error.
+        raise LookupError(str(error)) from error
 
 
 def verify_organization_log() -> VerificationResult:

@@ -269,7 +269,14 @@ class ChainVerifier:
         if self._hmac_key_for is not None:
             key_version = event["key_version"]
             if key_version != self._key_version:
-                self._key = self._hmac_key_for(key_version)
+                try:
+                    self._key = self._hmac_key_for(key_version)
+                except LookupError:
+                    raise VerificationFailed(
+                        f"key_version {key_version!r} is not a key of this log: "
+                        "the event was altered or forged",
+                        seq,
+                    ) from None
                 self._key_version = key_version
             if chain_hmac(self._key, prev_hmac, canonical_event) != event_hmac:
                 raise VerificationFailed(

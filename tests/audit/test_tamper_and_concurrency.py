@@ -66,6 +66,7 @@ def test_L3_untouched_log_verifies(logged_org):
             "altered or forged",
         ),
         ([("DELETE FROM audit_event WHERE seq = 5", [])], 5, "missing"),
+        ([("UPDATE audit_event SET key_version = 99 WHERE seq = 6", [])], 6, "not a key"),
         (
             [
                 ("UPDATE audit_event SET seq = -3 WHERE seq = 3", []),
