@@ -98,6 +98,7 @@ def test_L3_untouched_log_verifies(logged_org):
     ids=[
         "changed-payload",
         "deleted-event",
+        "forged-key-version",
         "reordered",
         "forged-insert",
         "tail-after-cp",
