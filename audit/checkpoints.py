@@ -11,7 +11,8 @@ from django.utils import timezone
 from audit.chain import GENESIS, canonical, chain_hmac, leaf_hash
 from audit.merkle import MerkleAccumulator
 from audit.models import AuditChainHead, AuditCheckpoint, AuditEvent
-from audit.services import chain_key_for, event_fields
+from audit.selectors import chain_records
+from audit.services import chain_key_for
 from audit.signing import public_key_b64, sign_checkpoint, signing_key_from_seed
 from tenants.context import current_organization_id
 from tenants.models import Organization
@@ -65,13 +66,12 @@ def checkpoint_create() -> AuditCheckpoint | None:
         else GENESIS
     )
     new_events = AuditEvent.objects.filter(seq__gt=covered, seq__lte=head.last_seq)
-    for event in new_events.order_by("seq").iterator(chunk_size=2000):
-        canonical_event = canonical(event_fields(event))
-        prev_hmac, event_hmac = bytes(event.prev_hmac), bytes(event.hmac)
-        _, key = chain_key_for(event.key_version)
+    for fields, prev_hmac, event_hmac in chain_records(new_events):
+        canonical_event = canonical(fields)
+        _, key = chain_key_for(fields["key_version"])
         expected_seq = tree.size + 1
         if (
-            event.seq != expected_seq
+            fields["seq"] != expected_seq
             or prev_hmac != last_hmac
             or chain_hmac(key, prev_hmac, canonical_event) != event_hmac
         ):

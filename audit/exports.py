@@ -21,7 +21,8 @@ from django.utils import timezone
 from audit.chain import EVENT_FIELDS
 from audit.checkpoints import platform_public_key
 from audit.models import AuditCheckpoint, AuditEvent
-from audit.services import audit_event_record, event_fields
+from audit.selectors import chain_records
+from audit.services import audit_event_record
 from tenants.context import current_organization_id, tenant_context
 from tenants.models import Organization
 
@@ -67,10 +68,8 @@ def audit_export_request(*, file_format: str, purpose: str) -> ExportRequest:
     )
 
 
-def _records(up_to_seq: int) -> Iterator[tuple[dict, bytes, bytes]]:
-    events = AuditEvent.objects.filter(seq__lte=up_to_seq).order_by("seq")
-    for event in events.iterator(chunk_size=5000):
-        yield event_fields(event), bytes(event.prev_hmac), bytes(event.hmac)
+def _exported(request: ExportRequest) -> Iterator[tuple[dict, bytes, bytes]]:
+    return chain_records(AuditEvent.objects.filter(seq__lte=request.up_to_seq))
 
 
 def _jsonl(request: ExportRequest, organization: Organization) -> Iterator[str]:
@@ -92,7 +91,9 @@ def _jsonl(request: ExportRequest, organization: Organization) -> Iterator[str]:
         ],
     }
     yield json.dumps(header, ensure_ascii=False) + "\n"
-    for fields, prev_hmac, event_hmac in _records(request.up_to_seq):
+    for fields, prev_hmac, event_hmac in chain_records(
+        AuditEvent.objects.filter(seq__lte=request.up_to_seq)
+    ):
         record = {"event": fields, "prev_hmac": prev_hmac.hex(), "hmac": event_hmac.hex()}
         yield json.dumps(record, ensure_ascii=False) + "\n"
 
@@ -119,7 +120,9 @@ def _csv(request: ExportRequest) -> Iterator[str]:
 
     writer.writerow([*EVENT_FIELDS, "prev_hmac", "hmac"])
     yield flush()
-    for fields, prev_hmac, event_hmac in _records(request.up_to_seq):
+    for fields, prev_hmac, event_hmac in chain_records(
+        AuditEvent.objects.filter(seq__lte=request.up_to_seq)
+    ):
         row = [
             _cell(
                 json.dumps(fields[name], ensure_ascii=False) if name == "changes" else fields[name]

@@ -5,8 +5,9 @@ keys, plus the chain head, which catches a deleted tail newer than the last chec
 from __future__ import annotations
 
 from audit.checkpoints import platform_public_key
-from audit.models import AuditChainHead, AuditCheckpoint, AuditEvent
-from audit.services import chain_key_for, event_fields
+from audit.models import AuditChainHead, AuditCheckpoint
+from audit.selectors import chain_records
+from audit.services import chain_key_for
 from audit.verify import ChainVerifier, VerificationFailed, VerificationResult
 from keys.providers import UnknownDataKeyVersion
 from tenants.context import current_organization_id
@@ -33,9 +34,8 @@ def verify_organization_log() -> VerificationResult:
                 f"the checkpoint of {checkpoint.tree_size} events", checkpoint.document
             )
         last_hmac = None
-        for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=5000):
-            last_hmac = bytes(event.hmac)
-            verifier.add(event_fields(event), bytes(event.prev_hmac), last_hmac)
+        for fields, prev_hmac, last_hmac in chain_records():
+            verifier.add(fields, prev_hmac, last_hmac)
         verifier.finish()
         head = AuditChainHead.objects.first()
         if head is not None and (

@@ -218,10 +218,10 @@ def test(services: Services, pytest_args: list[str]) -> int:
     ).returncode
 
 
-def bench(services: Services, script: str) -> int:
+def bench(services: Services, script: str, script_args: list[str]) -> int:
     environment = services.app_environment("palisade_bench", "test")
     prepare_database(services, environment, recreate=True)
-    return subprocess.run([PYTHON, script], env=environment, cwd=ROOT).returncode
+    return subprocess.run([PYTHON, script, *script_args], env=environment, cwd=ROOT).returncode
 
 
 def main() -> int:
@@ -234,6 +234,7 @@ def main() -> int:
     test_parser.add_argument("pytest_args", nargs=argparse.REMAINDER)
     bench_parser = commands.add_parser("bench", help="run a benchmark script on a fresh database")
     bench_parser.add_argument("script")
+    bench_parser.add_argument("script_args", nargs=argparse.REMAINDER)
     args = parser.parse_args()
 
     services = Services()
@@ -241,7 +242,7 @@ def main() -> int:
         if args.command == "run":
             return run(services, demo=args.demo, port=args.port)
         if args.command == "bench":
-            return bench(services, args.script)
+            return bench(services, args.script, args.script_args)
         return test(services, [a for a in args.pytest_args if a != "--"])
     finally:
         services.stop()
