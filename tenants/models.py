@@ -122,3 +122,38 @@ class Membership(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.user_id} in {self.organization_id} as {self.role}"
+
+
+class SecurityPolicy(TenantModel):
+    """An organisation's sign-in and session rules (A4, A9). One row per organisation,
+    created with it; changed only through ``tenants.services.security_policy_update``, which
+    records every change (so a second-factor grace period is never extended silently)."""
+
+    class SecondFactorRequirement(models.TextChoices):
+        NONE = "none", "Not required"
+        ADMINS = "admins", "Required for owners and admins"
+        ALL = "all", "Required for every member"
+
+    idle_timeout_minutes = models.PositiveIntegerField(default=30)
+    absolute_timeout_hours = models.PositiveIntegerField(default=12)
+    second_factor_required = models.CharField(
+        max_length=16,
+        choices=SecondFactorRequirement.choices,
+        default=SecondFactorRequirement.NONE,
+    )
+    # Members who must have a second factor and have none may still sign in until this moment
+    # (then only to enrol one).
+    second_factor_grace_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "tenants_security_policy"
+        constraints = [
+            models.UniqueConstraint(fields=["organization"], name="one_security_policy_per_org"),
+            models.CheckConstraint(
+                condition=Q(idle_timeout_minutes__gte=1) & Q(absolute_timeout_hours__gte=1),
+                name="security_policy_positive_timeouts",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"security policy of {self.organization_id}"

@@ -7,7 +7,7 @@ from django.utils import timezone
 from audit.services import audit_event_record, changes_between, snapshot
 from keys.services import keyring_create
 from tenants.context import tenant_context
-from tenants.models import Membership, Organization
+from tenants.models import Membership, Organization, SecurityPolicy
 
 MEMBERSHIP_FIELDS = ["user", "role", "status", "valid_from", "valid_until"]
 # valid_until must be after valid_from (a database check); revoking access that has not
@@ -23,6 +23,7 @@ def organization_create(*, name: str, slug: str) -> Organization:
     with tenant_context(organization):
         # E2: every organisation gets its own keys when it is created.
         keyring_create()
+        SecurityPolicy.objects.create()
         audit_event_record(
             action="organization.created",
             entity=organization,
@@ -85,3 +86,41 @@ def guest_access_revoke(*, membership: Membership) -> Membership:
     before = snapshot(membership, MEMBERSHIP_FIELDS)
     membership.valid_until = max(timezone.now(), membership.valid_from + _ONE_MICROSECOND)
     return _membership_save(membership, "guest_access.revoked", before)
+
+
+SECURITY_POLICY_FIELDS = [
+    "idle_timeout_minutes",
+    "absolute_timeout_hours",
+    "second_factor_required",
+    "second_factor_grace_until",
+]
+
+
+@transaction.atomic
+def security_policy_update(*, reason: str = "", **changes) -> SecurityPolicy:
+    """Changes the current organisation's security policy (A4, A9). Every change is an audit
+    event; extending a running second-factor grace period needs a stated reason."""
+    unknown = set(changes) - set(SECURITY_POLICY_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown policy settings: {', '.join(sorted(unknown))}.")
+    policy = SecurityPolicy.objects.select_for_update().get()
+    before = snapshot(policy, SECURITY_POLICY_FIELDS)
+    for name, value in changes.items():
+        setattr(policy, name, value)
+    old_grace, new_grace = before["second_factor_grace_until"], policy.second_factor_grace_until
+    was_required = before["second_factor_required"] != SecurityPolicy.SecondFactorRequirement.NONE
+    # No grace (None) is the strictest state: granting one later, or pushing it back, extends.
+    extends_grace = (
+        was_required and new_grace is not None and (old_grace is None or new_grace > old_grace)
+    )
+    if extends_grace and len(reason.strip()) < 10:
+        raise ValidationError(
+            {"second_factor_grace_until": "Extending the grace period needs a stated reason."}
+        )
+    policy.full_clean(exclude=["organization"])
+    policy.save()
+    changed = changes_between(before, snapshot(policy, SECURITY_POLICY_FIELDS))
+    if reason.strip():
+        changed["reason"] = [None, reason.strip()]
+    audit_event_record(action="security_policy.updated", entity=policy, changes=changed)
+    return policy
