@@ -28,6 +28,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # A2: set when someone else chose the password (an admin-created account); the user must
+    # replace it before doing anything else.
+    must_change_password = models.BooleanField(default=False)
+    email_verified_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 
