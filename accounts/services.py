@@ -2,6 +2,10 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 
 from accounts.models import User
+from audit.context import Actor, acting_as, user_actor
+from audit.services import audit_event_record
+from tenants.context import tenant_context
+from tenants.selectors import organizations_for_user
 
 
 @transaction.atomic
@@ -13,3 +17,23 @@ def user_create(*, email: str, password: str | None, full_name: str = "") -> Use
     user.full_clean(exclude=["password"])
     user.save()
     return user
+
+
+@transaction.atomic
+def password_change(*, user: User, new_password: str) -> User:
+    """Sets a password the user chose (A1, A2): validated, hashed with Argon2id, and clears a
+    forced change. Recorded in each of the user's organisations' audit logs."""
+    validate_password(new_password, user)
+    user.set_password(new_password)
+    user.must_change_password = False
+    user.save(update_fields=["password", "must_change_password"])
+    record_in_each_organisation(user, "auth.password_changed")
+    return user
+
+
+def record_in_each_organisation(user: User, action: str, actor: Actor | None = None) -> None:
+    """Events about a person (sign-in, password, second factors) belong to every organisation
+    they are a member of, since they happen outside any one organisation."""
+    for organization in organizations_for_user(user):
+        with tenant_context(organization), acting_as(actor or user_actor(user)):
+            audit_event_record(action=action, entity=user)
