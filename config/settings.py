@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.password_change.PasswordChangeRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tenants.middleware.TenantMiddleware",
@@ -187,6 +188,15 @@ PALISADE_AWS_ACCESS_KEY_ID = env.str("PALISADE_AWS_ACCESS_KEY_ID", default="")
 PALISADE_AWS_SECRET_ACCESS_KEY = env.str("PALISADE_AWS_SECRET_ACCESS_KEY", default="")
 PALISADE_AUDIT_SIGNING_KEY = env.str("PALISADE_AUDIT_SIGNING_KEY", default=DEV_AUDIT_SIGNING_KEY)
 
+# Transactional email (O11): EMAIL_URL (e.g. smtp+tls://user:pass@host:587); the console in
+# development. The production profile refuses the console.
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = EMAIL_CONFIG.pop("EMAIL_BACKEND")
+globals().update(EMAIL_CONFIG)  # EMAIL_HOST, EMAIL_PORT, credentials and TLS flags
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Palisade <no-reply@palisade.invalid>")
+# Absolute links in emails point here.
+PALISADE_PORTAL_URL = env.str("PALISADE_PORTAL_URL", default=f"http://{PORTAL_HOST}:8000")
+
 AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = ["accounts.hashers.OwaspArgon2idHasher"]
 AUTH_PASSWORD_VALIDATORS = [
@@ -226,6 +236,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {"TITLE": "Palisade API", "VERSION": "1.0.0"}
 
@@ -248,6 +259,8 @@ if IS_PRODUCTION:
         raise ImproperlyConfigured("Set a real SECRET_KEY (50+ characters) in production.")
     if PALISADE_KEY_PROVIDER == "local" and PALISADE_MASTER_KEY == DEV_MASTER_KEY:
         raise ImproperlyConfigured("Set PALISADE_MASTER_KEY (or use aws-kms) in production.")
+    if EMAIL_BACKEND.endswith("console.EmailBackend"):
+        raise ImproperlyConfigured("Set EMAIL_URL to a real mail service in production.")
     if PALISADE_AUDIT_SIGNING_KEY == DEV_AUDIT_SIGNING_KEY:
         raise ImproperlyConfigured("Set PALISADE_AUDIT_SIGNING_KEY in production.")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

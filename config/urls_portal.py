@@ -1,10 +1,13 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 
+from accounts.password_change import password_change_view
 from audit import api as audit_api
 from config.converters import EntityTypeConverter, RowIdConverter
 from config.health import liveness
 from portal import views as portal_views
+from tenants import api as tenants_api
+from tenants.views import invitation_accept_view
 from workforce import api as workforce_api
 from workforce import views as workforce_views
 
@@ -32,6 +35,13 @@ org_api = [
     ),
     path("sites/", workforce_api.SiteListAPI.as_view(), name="api-site-list"),
     path("sites/<id:site_id>/", workforce_api.SiteDetailAPI.as_view(), name="api-site-detail"),
+    path("invitations/", tenants_api.InvitationListCreateAPI.as_view(), name="api-invitations"),
+    path(
+        "invitations/<id:invitation_id>/",
+        tenants_api.InvitationRevokeAPI.as_view(),
+        name="api-invitation-detail",
+    ),
+    path("members/", tenants_api.MemberCreateAPI.as_view(), name="api-members"),
 ]
 
 org_pages = [
@@ -49,6 +59,8 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("orgs/", portal_views.organization_choose, name="organization-choose"),
+    path("account/password/", password_change_view, name="password-change"),
+    path("invitations/<str:link_token>/", invitation_accept_view, name="invitation-accept"),
     path("o/<slug:org_slug>/", include(org_pages)),
     path("api/v1/o/<slug:org_slug>/", include(org_api)),
 ]

@@ -157,3 +157,39 @@ class SecurityPolicy(TenantModel):
 
     def __str__(self) -> str:
         return f"security policy of {self.organization_id}"
+
+
+class Invitation(TenantModel):
+    """An invitation to join the organisation (A2, A3). The link's token and the emailed
+    one-time code are stored only as keyed hashes; the invitee proves the address with the
+    code before choosing a password. Single use: accepting or revoking ends it."""
+
+    email = models.EmailField()
+    role = models.CharField(max_length=32, choices=Membership.Role.choices)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    token_digest = models.CharField(max_length=64, unique=True)
+    code_digest = models.CharField(max_length=64, blank=True)
+    code_sent_at = models.DateTimeField(null=True, blank=True)
+    code_attempts = models.PositiveSmallIntegerField(default=0)
+    email_verified_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        db_table = "tenants_invitation"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"invitation of {self.email} as {self.role}"
+
+    @property
+    def is_open(self) -> bool:
+        return (
+            self.accepted_at is None
+            and self.revoked_at is None
+            and self.expires_at > timezone.now()
+        )

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.services import user_create
 from audit.services import audit_event_record, changes_between, snapshot
 from keys.services import keyring_create
 from tenants.context import tenant_context
@@ -124,3 +125,13 @@ def security_policy_update(*, reason: str = "", **changes) -> SecurityPolicy:
         changed["reason"] = [None, reason.strip()]
     audit_event_record(action="security_policy.updated", entity=policy, changes=changed)
     return policy
+
+
+@transaction.atomic
+def member_create_with_password(*, email: str, temporary_password: str, role: str) -> Membership:
+    """An admin creates an account with a password they chose (A2): its owner must replace
+    it at first sign-in."""
+    user = user_create(email=email, password=temporary_password)
+    user.must_change_password = True
+    user.save(update_fields=["must_change_password"])
+    return membership_create(user=user, role=role)

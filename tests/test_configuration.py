@@ -10,17 +10,19 @@ from django.contrib.auth.hashers import get_hasher
 from tests.processes import BIN, ROOT
 
 SAFE_SECRET = "x" * 64
+# A production configuration that passes every start-up check.
+SAFE_PRODUCTION = {
+    "PALISADE_ENV": "production",
+    "DEBUG": "false",
+    "SECRET_KEY": SAFE_SECRET,
+    "PALISADE_MASTER_KEY": "cHJvZC10ZXN0LW1hc3Rlci1rZXktMzItYnl0ZXMhISE=",
+    "PALISADE_AUDIT_SIGNING_KEY": "cHJvZC10ZXN0LWF1ZGl0LXNpZ25pbmcta2V5LTMyISE=",
+    "EMAIL_URL": "smtp+tls://mailer:secret@mail.example:587",
+}
 
 
 def _start_django(**overrides: str) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "PALISADE_ENV": "production",
-        "DEBUG": "false",
-        "PALISADE_MASTER_KEY": "cHJvZC10ZXN0LW1hc3Rlci1rZXktMzItYnl0ZXMhISE=",
-        "PALISADE_AUDIT_SIGNING_KEY": "cHJvZC10ZXN0LWF1ZGl0LXNpZ25pbmcta2V5LTMyISE=",
-        **overrides,
-    }
+    env = {**os.environ, **SAFE_PRODUCTION, **overrides}
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); print('started')"],
         env=env,
@@ -53,6 +55,7 @@ def _start_django(**overrides: str) -> subprocess.CompletedProcess:
             "PALISADE_AUDIT_SIGNING_KEY",
         ),
         ({"SECRET_KEY": SAFE_SECRET, "PALISADE_MASTER_KEY": "not base64!"}, "base64"),
+        ({"SECRET_KEY": SAFE_SECRET, "EMAIL_URL": "consolemail://"}, "EMAIL_URL"),
     ],
 )
 def test_O1_production_profile_refuses_unsafe_settings(overrides, message):
@@ -70,13 +73,7 @@ def test_O1_production_profile_starts_with_safe_settings():
 def test_O2_demo_data_is_refused_in_production():
     result = subprocess.run(
         [sys.executable, "manage.py", "load_demo"],
-        env={
-            **os.environ,
-            "PALISADE_ENV": "production",
-            "SECRET_KEY": SAFE_SECRET,
-            "PALISADE_MASTER_KEY": "cHJvZC10ZXN0LW1hc3Rlci1rZXktMzItYnl0ZXMhISE=",
-            "PALISADE_AUDIT_SIGNING_KEY": "cHJvZC10ZXN0LWF1ZGl0LXNpZ25pbmcta2V5LTMyISE=",
-        },
+        env={**os.environ, **SAFE_PRODUCTION},
         cwd=ROOT,
         capture_output=True,
         text=True,
