@@ -207,7 +207,15 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.validators.BreachedPasswordValidator"},
 ]
+# A1: the Have I Been Pwned range API (k-anonymity). Empty turns the online check off (the
+# offline common-password list still applies); production defaults to the public service.
+PALISADE_HIBP_URL = env.str(
+    "PALISADE_HIBP_URL", default="https://api.pwnedpasswords.com" if IS_PRODUCTION else ""
+)
+# When the service cannot be reached: refuse the new password (True) or accept it and log.
+PALISADE_HIBP_FAIL_CLOSED = env.bool("PALISADE_HIBP_FAIL_CLOSED", default=False)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "organization-choose"
 LOGOUT_REDIRECT_URL = "login"
