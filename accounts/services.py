@@ -1,9 +1,9 @@
 from django.contrib.auth.password_validation import validate_password
-from django.db import transaction
+from django.db import models, transaction
 
 from accounts.models import User
 from audit.context import Actor, acting_as, user_actor
-from audit.services import audit_event_record
+from audit.services import Changes, audit_event_record
 from tenants.context import tenant_context
 from tenants.selectors import organizations_for_user
 
@@ -31,9 +31,17 @@ def password_change(*, user: User, new_password: str) -> User:
     return user
 
 
-def record_in_each_organisation(user: User, action: str, actor: Actor | None = None) -> None:
+def record_in_each_organisation(
+    user: User,
+    action: str,
+    actor: Actor | None = None,
+    *,
+    entity: models.Model | None = None,
+    changes: Changes | None = None,
+) -> None:
     """Events about a person (sign-in, password, second factors) belong to every organisation
-    they are a member of, since they happen outside any one organisation."""
+    they are a member of, since they happen outside any one organisation. ``entity`` defaults
+    to the person."""
     for organization in organizations_for_user(user):
         with tenant_context(organization), acting_as(actor or user_actor(user)):
-            audit_event_record(action=action, entity=user)
+            audit_event_record(action=action, entity=entity or user, changes=changes)

@@ -182,6 +182,9 @@ PALISADE_MASTER_KEYS = [
 PALISADE_KEY_CACHE_SECONDS = env.int("PALISADE_KEY_CACHE_SECONDS", default=300)
 PALISADE_AWS_REGION = env.str("PALISADE_AWS_REGION", default="eu-west-2")
 PALISADE_KMS_ENDPOINT_URL = env.str("PALISADE_KMS_ENDPOINT_URL", default="")
+# aws-kms: the platform KMS key that wraps each person's data key (E3, E6); organisations'
+# keys are their own KMS keys.
+PALISADE_KMS_PLATFORM_KEY_ID = env.str("PALISADE_KMS_PLATFORM_KEY_ID", default="")
 # Static KMS credentials, only where no instance role or profile provides them (a local
 # KMS-compatible server); empty means boto3's default credential chain.
 PALISADE_AWS_ACCESS_KEY_ID = env.str("PALISADE_AWS_ACCESS_KEY_ID", default="")
@@ -267,6 +270,8 @@ if IS_PRODUCTION:
         raise ImproperlyConfigured("Set a real SECRET_KEY (50+ characters) in production.")
     if PALISADE_KEY_PROVIDER == "local" and PALISADE_MASTER_KEY == DEV_MASTER_KEY:
         raise ImproperlyConfigured("Set PALISADE_MASTER_KEY (or use aws-kms) in production.")
+    if PALISADE_KEY_PROVIDER == "aws-kms" and not PALISADE_KMS_PLATFORM_KEY_ID:
+        raise ImproperlyConfigured("Set PALISADE_KMS_PLATFORM_KEY_ID to use aws-kms.")
     if EMAIL_BACKEND.endswith("console.EmailBackend"):
         raise ImproperlyConfigured("Set EMAIL_URL to a real mail service in production.")
     if PALISADE_AUDIT_SIGNING_KEY == DEV_AUDIT_SIGNING_KEY:

@@ -32,6 +32,10 @@ class DataKeyMaterial:
     version: int
     key: bytes
 
+    @property
+    def owner(self) -> tuple[str, int]:
+        return ("organization", self.organization_id)
+
 
 _cache: dict[tuple[int, int], tuple[float, bytes]] = {}
 _current_version: dict[int, tuple[float, int]] = {}

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -70,3 +71,30 @@ class IntegrationSecret(EncryptedFieldsModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SubjectKey(models.Model):
+    """One person's data key (E3, E6), wrapped by the platform key provider: the local master
+    key, or the platform KMS key named by ``kms_key_id``. It encrypts the values that belong to
+    that person rather than to an organisation (``SubjectEncryptedTextField``). Created on
+    first use; shredding empties ``wrapped_key``, after which those values cannot be read."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        DESTROYED = "destroyed", "Destroyed"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    provider = models.CharField(max_length=32)
+    kms_key_id = models.CharField(max_length=2048, blank=True)
+    wrapped_key = models.BinaryField(blank=True, default=b"")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    destroyed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "keys_subject_key"
+
+    def __str__(self) -> str:
+        return f"data key of user {self.user_id} ({self.provider}, {self.state})"

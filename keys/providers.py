@@ -1,10 +1,14 @@
-"""Key providers: where an organisation's key-encryption key (KEK) lives (E2).
+"""Key providers: where an organisation's key-encryption key (KEK) lives (E2), and what wraps
+each data subject's (person's) data key (E3, E6).
 
 - ``local``: the KEK is 32 random bytes wrapped by a master key from the environment
-  (AES-256-GCM); data keys are wrapped by the KEK. For development and single-host installs.
+  (AES-256-GCM); data keys are wrapped by the KEK. A person's data key is wrapped by the master
+  key directly. For development and single-host installs.
 - ``aws-kms``: one KMS key per organisation is the KEK; data keys come from
   ``GenerateDataKey`` with an encryption context naming the organisation, and are unwrapped
-  with ``Decrypt`` under the same context. The KEK never leaves KMS.
+  with ``Decrypt`` under the same context. The KEK never leaves KMS. People's data keys come
+  from one platform KMS key (``PALISADE_KMS_PLATFORM_KEY_ID``), bound to the person by
+  encryption context.
 """
 
 from __future__ import annotations
@@ -56,6 +60,26 @@ class KeyOwner:
         return {"palisade:organization": str(self.organization_id)}
 
 
+class SubjectKeyDestroyed(KeyDestroyed):
+    def __init__(self) -> None:
+        KeyUnavailable.__init__(
+            self,
+            "This person's encryption key was destroyed (crypto-shredded): their encrypted "
+            "data can no longer be read.",
+        )
+
+
+@dataclass(frozen=True)
+class SubjectKeyOwner:
+    """A data subject: the person (user) whose own data key a provider wraps."""
+
+    user_id: int
+
+    @property
+    def context(self) -> dict[str, str]:
+        return {"palisade:data-subject": f"user:{self.user_id}"}
+
+
 @dataclass(frozen=True)
 class CreatedKek:
     wrapped_kek: bytes
@@ -66,6 +90,14 @@ class CreatedKek:
 class NewDataKey:
     plaintext: bytes
     wrapped: bytes
+
+
+@dataclass(frozen=True)
+class WrappedSubjectKey:
+    """A person's data key as stored: wrapped, and the platform key that wrapped it (KMS)."""
+
+    wrapped: bytes
+    kms_key_id: str
 
 
 class KeyProvider(ABC):
@@ -89,6 +121,19 @@ class KeyProvider(ABC):
         """Re-wrap the KEK under the provider's current master (no-op where the provider
         rotates its own key material, as KMS does)."""
         return kek
+
+    @abstractmethod
+    def new_subject_key(self, subject: SubjectKeyOwner) -> tuple[bytes, WrappedSubjectKey]:
+        """A new data key for one person: its plaintext and its wrapped form."""
+
+    @abstractmethod
+    def unwrap_subject_key(self, subject: SubjectKeyOwner, stored: WrappedSubjectKey) -> bytes: ...
+
+    def rewrap_subject_key(
+        self, subject: SubjectKeyOwner, stored: WrappedSubjectKey
+    ) -> WrappedSubjectKey:
+        """Re-wrap a person's data key under the current master (no-op for KMS)."""
+        return stored
 
 
 def _seal(key: bytes, plaintext: bytes, aad: bytes, prefix: bytes = b"") -> bytes:
@@ -138,32 +183,53 @@ class LocalEnvelopeProvider(KeyProvider):
     def _dek_aad(owner: KeyOwner, version: int) -> bytes:
         return b"palisade:dek:%d:%d" % (owner.organization_id, version)
 
+    @staticmethod
+    def _subject_aad(subject: SubjectKeyOwner) -> bytes:
+        return b"palisade:subject-dek:%d" % subject.user_id
+
+    def _wrap_under_master(self, plaintext: bytes, aad: bytes) -> bytes:
+        return _seal(self._current, plaintext, aad, self._fingerprint(self._current))
+
+    def _unwrap_under_master(self, wrapped: bytes, aad: bytes, whose: str) -> bytes:
+        fingerprint = wrapped[1 : 1 + self.FINGERPRINT_BYTES]
+        master = self._by_fingerprint.get(fingerprint)
+        if master is None:
+            raise KeyUnavailable(f"The master key that wrapped {whose} key is not configured.")
+        return _open(master, wrapped, aad, self.FINGERPRINT_BYTES)
+
     def _unwrap_kek(self, owner: KeyOwner, kek: CreatedKek) -> bytes:
         if not kek.wrapped_kek:
             raise KeyDestroyed()
-        fingerprint = kek.wrapped_kek[1 : 1 + self.FINGERPRINT_BYTES]
-        master = self._by_fingerprint.get(fingerprint)
-        if master is None:
-            raise KeyUnavailable(
-                "The master key that wrapped this organisation's key is not configured."
-            )
-        return _open(master, kek.wrapped_kek, self._kek_aad(owner), self.FINGERPRINT_BYTES)
+        return self._unwrap_under_master(
+            kek.wrapped_kek, self._kek_aad(owner), "this organisation's"
+        )
 
     def create_kek(self, owner: KeyOwner) -> CreatedKek:
-        wrapped = _seal(
-            self._current,
-            os.urandom(KEY_BYTES),
-            self._kek_aad(owner),
-            self._fingerprint(self._current),
-        )
+        wrapped = self._wrap_under_master(os.urandom(KEY_BYTES), self._kek_aad(owner))
         return CreatedKek(wrapped_kek=wrapped, kms_key_id="")
 
     def rewrap_kek(self, owner: KeyOwner, kek: CreatedKek) -> CreatedKek:
         plaintext = self._unwrap_kek(owner, kek)
-        wrapped = _seal(
-            self._current, plaintext, self._kek_aad(owner), self._fingerprint(self._current)
+        return CreatedKek(
+            wrapped_kek=self._wrap_under_master(plaintext, self._kek_aad(owner)), kms_key_id=""
         )
-        return CreatedKek(wrapped_kek=wrapped, kms_key_id="")
+
+    def new_subject_key(self, subject: SubjectKeyOwner) -> tuple[bytes, WrappedSubjectKey]:
+        plaintext = os.urandom(KEY_BYTES)
+        wrapped = self._wrap_under_master(plaintext, self._subject_aad(subject))
+        return plaintext, WrappedSubjectKey(wrapped=wrapped, kms_key_id="")
+
+    def unwrap_subject_key(self, subject: SubjectKeyOwner, stored: WrappedSubjectKey) -> bytes:
+        return self._unwrap_under_master(
+            stored.wrapped, self._subject_aad(subject), "this person's"
+        )
+
+    def rewrap_subject_key(
+        self, subject: SubjectKeyOwner, stored: WrappedSubjectKey
+    ) -> WrappedSubjectKey:
+        plaintext = self.unwrap_subject_key(subject, stored)
+        wrapped = self._wrap_under_master(plaintext, self._subject_aad(subject))
+        return WrappedSubjectKey(wrapped=wrapped, kms_key_id="")
 
     def new_data_key(self, owner: KeyOwner, kek: CreatedKek, version: int) -> NewDataKey:
         plaintext = os.urandom(KEY_BYTES)
@@ -215,6 +281,27 @@ class AwsKmsProvider(KeyProvider):
             KeyId=kek.kms_key_id,
             CiphertextBlob=bytes(wrapped),
             EncryptionContext=owner.context,
+        )
+        return response["Plaintext"]
+
+    def new_subject_key(self, subject: SubjectKeyOwner) -> tuple[bytes, WrappedSubjectKey]:
+        key_id = settings.PALISADE_KMS_PLATFORM_KEY_ID
+        if not key_id:
+            raise KeyUnavailable(
+                "No platform KMS key for people's data keys (PALISADE_KMS_PLATFORM_KEY_ID)."
+            )
+        response = self._call(
+            "generate_data_key", KeyId=key_id, KeySpec="AES_256", EncryptionContext=subject.context
+        )
+        stored = WrappedSubjectKey(wrapped=response["CiphertextBlob"], kms_key_id=key_id)
+        return response["Plaintext"], stored
+
+    def unwrap_subject_key(self, subject: SubjectKeyOwner, stored: WrappedSubjectKey) -> bytes:
+        response = self._call(
+            "decrypt",
+            KeyId=stored.kms_key_id,
+            CiphertextBlob=bytes(stored.wrapped),
+            EncryptionContext=subject.context,
         )
         return response["Plaintext"]
 

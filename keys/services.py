@@ -1,5 +1,6 @@
 """Every write to keys: keyring creation, data-key rotation, KEK re-wrap, crypto-shredding,
-re-encryption of stored values, and integration secrets."""
+re-encryption of stored values, integration secrets, and people's data keys (re-wrap and
+shredding; they are created on first use by ``keys.subject_keys``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from accounts.services import record_in_each_organisation
 from audit.services import audit_event_record
 from keys.fields import (
     EncryptedFieldsModel,
@@ -21,8 +23,9 @@ from keys.fields import (
     encrypted_fields,
 )
 from keys.keyring import _keyring, data_key, forget_cached_keys, kek_of, key_owner
-from keys.models import DataKey, IntegrationSecret, Keyring
-from keys.providers import provider
+from keys.models import DataKey, IntegrationSecret, Keyring, SubjectKey
+from keys.providers import SubjectKeyOwner, provider
+from keys.subject_keys import forget_cached_subject_keys, stored_form
 from tenants.context import current_organization_id
 
 
@@ -177,3 +180,49 @@ def integration_secret_set(*, name: str, secret: str) -> IntegrationSecret:
         changes={"name": [None, name]} if created else {},
     )
     return row
+
+
+@transaction.atomic
+def user_key_shred(*, user) -> SubjectKey:
+    """Crypto-shredding of one data subject (E6): the person's data key is wiped, so every
+    value encrypted under it (their second-factor secrets) reads as unreadable, and nothing
+    new can be encrypted for them. Idempotent: a key already destroyed is left as it is.
+
+    Recorded first, in each of the person's organisations. With the local provider the key is
+    wrapped by the master key, and with KMS by the shared platform key, which is not destroyed:
+    a database backup from before the shred still holds the wrapped key, so shredding reaches
+    backups once the backups from before it have expired.
+    """
+    row = SubjectKey.objects.select_for_update().filter(user=user).first()
+    if row is not None and row.state == SubjectKey.State.DESTROYED:
+        return row
+    record_in_each_organisation(user, "keys.subject_key_shredded")
+    if row is None:
+        # Nothing was encrypted for them yet; the destroyed row refuses any later encryption.
+        row = SubjectKey(user=user, provider=provider().name)
+    row.wrapped_key = b""
+    row.state = SubjectKey.State.DESTROYED
+    row.destroyed_at = timezone.now()
+    row.save()
+    forget_cached_subject_keys(user.pk)
+    return row
+
+
+@transaction.atomic
+def subject_keys_rewrap(*, after_pk: int | None = None, batch_size: int) -> tuple[int, int | None]:
+    """Re-wraps the next ``batch_size`` people's data keys (after ``after_pk``) under the
+    current master key (E5), for ``rotate_keys --rewrap``. Returns how many rows it read and
+    where the next batch starts. No audit event: no key or value changes, and the rows belong
+    to no single organisation's log; the command reports the run."""
+    rows = SubjectKey.objects.select_for_update().filter(state=SubjectKey.State.ACTIVE)
+    if after_pk is not None:
+        rows = rows.filter(pk__gt=after_pk)
+    batch = list(rows.order_by("pk")[:batch_size])
+    for row in batch:
+        rewrapped = provider(row.provider).rewrap_subject_key(
+            SubjectKeyOwner(row.user_id), stored_form(row)
+        )
+        if rewrapped.wrapped != bytes(row.wrapped_key):
+            row.wrapped_key = rewrapped.wrapped
+            row.save(update_fields=["wrapped_key"])
+    return len(batch), batch[-1].pk if batch else None

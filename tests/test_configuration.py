@@ -56,6 +56,8 @@ def _start_django(**overrides: str) -> subprocess.CompletedProcess:
         ),
         ({"SECRET_KEY": SAFE_SECRET, "PALISADE_MASTER_KEY": "not base64!"}, "base64"),
         ({"SECRET_KEY": SAFE_SECRET, "EMAIL_URL": "consolemail://"}, "EMAIL_URL"),
+        # E3, E6: people's data keys need the platform KMS key.
+        ({"SECRET_KEY": SAFE_SECRET, "PALISADE_KEY_PROVIDER": "aws-kms"}, "KMS_PLATFORM_KEY_ID"),
     ],
 )
 def test_O1_production_profile_refuses_unsafe_settings(overrides, message):

@@ -14,6 +14,7 @@ from moto.server import ThreadedMotoServer
 
 from keys.keyring import forget_cached_keys
 from keys.providers import provider
+from keys.subject_keys import forget_cached_subject_keys
 from tests.processes import free_port
 
 KMS_REGION = "eu-west-2"
@@ -73,11 +74,13 @@ def master_keys() -> Callable[[list[bytes]], AbstractContextManager[None]]:
         with override_settings(PALISADE_MASTER_KEYS=keys):
             provider.cache_clear()
             forget_cached_keys()
+            forget_cached_subject_keys()
             try:
                 yield
             finally:
                 provider.cache_clear()
                 forget_cached_keys()
+                forget_cached_subject_keys()
 
     return configured
 

@@ -9,7 +9,12 @@ from django.core.management.base import BaseCommand, CommandError
 from audit.context import Actor, acting_as
 from keys.fields import models_with_encrypted_fields
 from keys.providers import KeyDestroyed, KeyUnavailable
-from keys.services import data_key_rotate, encrypted_values_reencrypt, keyring_rewrap
+from keys.services import (
+    data_key_rotate,
+    encrypted_values_reencrypt,
+    keyring_rewrap,
+    subject_keys_rewrap,
+)
 from tenants.context import tenant_context
 from tenants.models import Organization
 
@@ -23,7 +28,7 @@ class Command(BaseCommand):
         "key (after moving the old one to PALISADE_MASTER_KEY_PREVIOUS); with --reencrypt "
         "re-encrypt stored values under the new version in batches, each its own transaction. "
         "Values under older versions stay readable throughout. Organisations whose keys were "
-        "destroyed are skipped."
+        "destroyed are skipped. --rewrap without --org also re-wraps people's data keys."
     )
 
     def add_arguments(self, parser) -> None:
@@ -55,6 +60,22 @@ class Command(BaseCommand):
                 self._rotate(
                     organization, rewrap=rewrap, reencrypt=reencrypt, batch_size=batch_size
                 )
+        if rewrap and org is None:
+            self._rewrap_subject_keys(batch_size)
+
+    def _rewrap_subject_keys(self, batch_size: int) -> None:
+        """People's data keys are wrapped by the master key too (E3, E6): without this, retiring
+        the previous master would make their second-factor secrets unreadable."""
+        rewrapped, after_pk = 0, None
+        try:
+            while True:
+                rows, after_pk = subject_keys_rewrap(after_pk=after_pk, batch_size=batch_size)
+                rewrapped += rows
+                if rows < batch_size:
+                    break
+        except KeyUnavailable as error:
+            raise CommandError(f"people's data keys: {error}") from error
+        self.stdout.write(f"people's data keys: {rewrapped} now under the current master key")
 
     def _rotate(
         self, organization: Organization, *, rewrap: bool, reencrypt: bool, batch_size: int
