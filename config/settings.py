@@ -68,8 +68,13 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.password_change.PasswordChangeRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A9, A10: refuses dead session cookies, applies idle/absolute limits; before the tenant
+    # middleware so a session it ends is ended outside the tenant transaction.
+    "accounts.sessions.middleware.SessionLifetimeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tenants.middleware.TenantMiddleware",
+    # A9: the organisation's own session limits (needs the tenant context).
+    "accounts.sessions.middleware.OrganizationSessionPolicyMiddleware",
     "audit.middleware.AuditContextMiddleware",
 ]
 # Peers whose X-Forwarded-For / X-Request-ID are believed (CIDRs); nobody by default.
@@ -223,11 +228,24 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "organization-choose"
 LOGOUT_REDIRECT_URL = "login"
 
+# Sessions (A7, A9, A10): server-side in PostgreSQL, keys stored only as digests.
+SESSION_ENGINE = "accounts.sessions.store"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = IS_PRODUCTION
 CSRF_COOKIE_SECURE = IS_PRODUCTION
+# A7: in production the __Host- prefix makes browsers refuse the cookies unless they are
+# Secure, host-only and for path /, so no sibling subdomain can plant or shadow them.
+SESSION_COOKIE_NAME = "__Host-sessionid" if IS_PRODUCTION else "sessionid"
+CSRF_COOKIE_NAME = "__Host-csrftoken" if IS_PRODUCTION else "csrftoken"
+# The cookie and the server-side row live this long after the session's last write (an
+# active session writes at least once a minute): the outer bound of every idle limit.
 SESSION_COOKIE_AGE = env.int("PALISADE_SESSION_COOKIE_AGE", default=8 * 3600)
+# A9: limits outside any organisation; inside one, its SecurityPolicy's (same defaults).
+PALISADE_SESSION_IDLE_TIMEOUT_MINUTES = env.int("PALISADE_SESSION_IDLE_TIMEOUT_MINUTES", default=30)
+PALISADE_SESSION_ABSOLUTE_TIMEOUT_HOURS = env.int(
+    "PALISADE_SESSION_ABSOLUTE_TIMEOUT_HOURS", default=12
+)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"

@@ -5,7 +5,8 @@ from django.db import transaction
 from django.http import Http404, JsonResponse
 
 from tenants.context import tenant_context
-from tenants.models import Membership, Organization
+from tenants.models import Organization
+from tenants.selectors import active_membership
 
 # T5: the organisation comes from the URL, and only from the URL.
 ORG_PATH = re.compile(r"^/(?P<api>api/v1/)?o/(?P<slug>[^/]*)/")
@@ -43,7 +44,7 @@ class TenantMiddleware:
         # refused access (L1); each runs in its own transaction afterwards.
         request.durable_writes = []
         with tenant_context(organization):
-            membership = Membership.objects.active().filter(user=request.user).first()
+            membership = active_membership(request.user)
             if membership is None:
                 return self._not_found(is_api)
             request.organization = organization

@@ -1,5 +1,7 @@
+from django.db.models import OuterRef, QuerySet, Subquery
+
 from tenants.context import own_memberships_context
-from tenants.models import Membership, MembershipQuerySet, Organization
+from tenants.models import Membership, MembershipQuerySet, Organization, SecurityPolicy
 
 
 def organizations_for_user(user) -> list[Organization]:
@@ -17,3 +19,25 @@ def organizations_for_user(user) -> list[Organization]:
                 id__in=memberships.values("organization_id"),
             )
         )
+
+
+def member_user_ids() -> QuerySet[Membership]:
+    """Ids of every user with a membership in the current organisation, whatever its state,
+    as a subquery (A10: "sign everyone out")."""
+    return Membership.objects.values("user_id")
+
+
+def active_membership(user) -> Membership | None:
+    """The user's active membership in the current organisation (T5), carrying the
+    organisation's session limits as ``idle_timeout_minutes`` and ``absolute_timeout_hours``
+    (A9), so the per-request session check costs no query of its own."""
+    policy = SecurityPolicy.objects.filter(organization_id=OuterRef("organization_id"))
+    return (
+        Membership.objects.active()
+        .filter(user=user)
+        .annotate(
+            idle_timeout_minutes=Subquery(policy.values("idle_timeout_minutes")),
+            absolute_timeout_hours=Subquery(policy.values("absolute_timeout_hours")),
+        )
+        .first()
+    )
