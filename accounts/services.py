@@ -1,8 +1,9 @@
 from django.contrib.auth.password_validation import validate_password
 from django.db import models, transaction
 
-from accounts.models import User
-from audit.context import Actor, acting_as, user_actor
+from accounts.models import User, UserSession
+from accounts.sessions.services import user_sessions_revoke
+from audit.context import Actor, acting_as, current_actor, user_actor
 from audit.services import Changes, audit_event_record
 from tenants.context import tenant_context
 from tenants.selectors import organizations_for_user
@@ -28,6 +29,22 @@ def password_change(*, user: User, new_password: str) -> User:
     user.must_change_password = False
     user.save(update_fields=["password", "must_change_password"])
     record_in_each_organisation(user, "auth.password_changed")
+    # A10: every other session signs in again; the one changing the password (if this runs
+    # in one of the user's requests) stays, with a new key.
+    user_sessions_revoke(
+        user=user, reason=UserSession.EndReason.PASSWORD_CHANGED, keep_current=True
+    )
+    return user
+
+
+@transaction.atomic
+def user_deactivate(*, user: User) -> User:
+    """Nobody can sign in as ``user`` any more (A10): every session ends now, and Django
+    refuses inactive users at sign-in and on every request."""
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    record_in_each_organisation(user, "user.deactivated", current_actor())
+    user_sessions_revoke(user=user, reason=UserSession.EndReason.DEACTIVATED)
     return user
 
 

@@ -2,6 +2,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 
 from accounts.password_change import password_change_view
+from accounts.sessions import api as session_api
+from accounts.sessions import views as session_views
 from audit import api as audit_api
 from config.converters import EntityTypeConverter, RowIdConverter
 from config.health import liveness
@@ -42,11 +44,17 @@ org_api = [
         name="api-invitation-detail",
     ),
     path("members/", tenants_api.MemberCreateAPI.as_view(), name="api-members"),
+    path(
+        "sessions/sign-out-everyone/",
+        session_api.OrganizationSignOutAPI.as_view(),
+        name="api-organization-sign-out-everyone",
+    ),
 ]
 
 org_pages = [
     path("", workforce_views.site_list, name="org-home"),
     path("sites/", workforce_views.site_list, name="site-list"),
+    path("settings/sessions/", session_views.organization_sessions, name="organization-sessions"),
 ]
 
 urlpatterns = [
@@ -60,6 +68,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("orgs/", portal_views.organization_choose, name="organization-choose"),
     path("account/password/", password_change_view, name="password-change"),
+    path("", include("accounts.sessions.urls")),
     path("invitations/<str:link_token>/", invitation_accept_view, name="invitation-accept"),
     path("o/<slug:org_slug>/", include(org_pages)),
     path("api/v1/o/<slug:org_slug>/", include(org_api)),

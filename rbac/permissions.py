@@ -1,6 +1,11 @@
 """Interim role checks for organisation endpoints, until the RBAC issue replaces them with
 declared permissions (Z1). Fail closed: a view must name the roles it admits."""
 
+from collections.abc import Callable
+from functools import wraps
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
 from rest_framework.permissions import BasePermission
 
 from audit.services import audit_event_record_durably
@@ -27,9 +32,29 @@ class OrganizationRolePermission(BasePermission):
         return False
 
 
+View = Callable[..., HttpResponse]
+
+
 def roles_permission(resource: str, *roles: str) -> type[OrganizationRolePermission]:
     return type(
         f"{resource.title().replace('_', '')}RolePermission",
         (OrganizationRolePermission,),
         {"allowed_roles": frozenset(roles), "resource": resource},
     )
+
+
+def roles_required(resource: str, *roles: str) -> Callable[[View], View]:
+    """The same check for an organisation's HTML views: other members get a 403, recorded
+    as ``access.denied`` (L1)."""
+    permission = roles_permission(resource, *roles)()
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not permission.has_permission(request, view):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return checked
+
+    return decorator

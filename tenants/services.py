@@ -4,7 +4,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import UserSession
 from accounts.services import user_create
+from accounts.sessions.services import user_sessions_revoke
 from audit.services import audit_event_record, changes_between, snapshot
 from keys.services import keyring_create
 from tenants.context import tenant_context
@@ -54,7 +56,11 @@ def membership_create(*, user, role: str = Membership.Role.STAFF) -> Membership:
 def membership_change_role(*, membership: Membership, role: str) -> Membership:
     before = snapshot(membership, MEMBERSHIP_FIELDS)
     membership.role = role
-    return _membership_save(membership, "membership.role_changed", before)
+    _membership_save(membership, "membership.role_changed", before)
+    if membership.role != before["role"]:
+        # A10: every session of the member signs in again, on its very next request.
+        user_sessions_revoke(user=membership.user, reason=UserSession.EndReason.ROLE_CHANGED)
+    return membership
 
 
 def _check_guest_window(valid_from: datetime, valid_until: datetime) -> None:
@@ -79,14 +85,21 @@ def guest_access_change_window(
     _check_guest_window(valid_from, valid_until)
     before = snapshot(membership, MEMBERSHIP_FIELDS)
     membership.valid_from, membership.valid_until = valid_from, valid_until
-    return _membership_save(membership, "guest_access.window_changed", before)
+    _membership_save(membership, "guest_access.window_changed", before)
+    if (valid_from, valid_until) != (before["valid_from"], before["valid_until"]):
+        user_sessions_revoke(
+            user=membership.user, reason=UserSession.EndReason.MEMBERSHIP_CHANGED
+        )  # A10
+    return membership
 
 
 @transaction.atomic
 def guest_access_revoke(*, membership: Membership) -> Membership:
     before = snapshot(membership, MEMBERSHIP_FIELDS)
     membership.valid_until = max(timezone.now(), membership.valid_from + _ONE_MICROSECOND)
-    return _membership_save(membership, "guest_access.revoked", before)
+    _membership_save(membership, "guest_access.revoked", before)
+    user_sessions_revoke(user=membership.user, reason=UserSession.EndReason.MEMBERSHIP_CHANGED)
+    return membership
 
 
 SECURITY_POLICY_FIELDS = [

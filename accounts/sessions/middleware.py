@@ -31,7 +31,7 @@ from django.utils import timezone
 from accounts.models import UserSession
 from accounts.sessions import services
 from accounts.sessions.lifetime import SessionLimits, expiry_reason, needs_touch
-from accounts.sessions.selectors import session_record_for_key
+from accounts.sessions.selectors import session_record_for_key, session_record_of
 from audit.context import Actor, Origin, acting_as
 from config.network import client_ip
 from tenants.middleware import ORG_PATH
@@ -103,7 +103,7 @@ class SessionLifetimeMiddleware:
                 else EndReason.NO_LONGER_VALID
             )
             with acting_as(SESSION_POLICY_ACTOR, _origin(request)):
-                services.session_end(request=request, reason=reason)
+                services.session_end(request=request, record=record, reason=reason)
             notice = _notice(reason.label)
         elif record is not None:
             with acting_as(ANONYMOUS, _origin(request)):
@@ -118,8 +118,9 @@ class SessionLifetimeMiddleware:
         return None
 
     def _end(self, request: HttpRequest, reason: EndReason) -> HttpResponse:
+        record = session_record_of(request.session)
         with acting_as(SESSION_POLICY_ACTOR, _origin(request)):
-            services.session_end(request=request, reason=reason)
+            services.session_end(request=request, record=record, reason=reason)
         request.user = AnonymousUser()
         notice = _notice(reason.label)
         if _is_api(request):

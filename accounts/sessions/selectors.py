@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from django.contrib.sessions.backends.base import SessionBase
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import User, UserSession
-from accounts.sessions.store import SessionStore, key_digest
+from accounts.sessions.store import RECORD_ID, SessionStore, key_digest
 
 
 def open_sessions_of(user: User) -> QuerySet[UserSession]:
@@ -33,3 +34,10 @@ def session_record_for_key(session_key: str) -> UserSession | None:
         .filter(session_key_digest=key_digest(session_key))
         .first()
     )
+
+
+def session_record_of(session: SessionBase) -> UserSession | None:
+    record_id = session.get(RECORD_ID)
+    if record_id is None:
+        return None
+    return UserSession.objects.select_related("user").filter(pk=record_id).first()

@@ -101,22 +101,18 @@ def session_touch(*, request: HttpRequest) -> None:
 
 
 @transaction.atomic
-def session_end(*, request: HttpRequest, reason: EndReason) -> None:
-    """Ends the session of this request (idle or absolute timeout, or one that no longer
-    authenticates); the request goes on anonymous."""
-    record_id = request.session.get(RECORD_ID)
-    user = request.user
+def session_end(*, request: HttpRequest, record: UserSession | None, reason: EndReason) -> None:
+    """Ends the session of this request, whose row is ``record`` (idle or absolute timeout,
+    or a session that no longer authenticates); the request goes on anonymous."""
     request.session.flush()
-    if record_id is None:
+    if record is None:
         return
-    _end(UserSession.objects.filter(pk=record_id), reason)
+    _end(UserSession.objects.filter(pk=record.pk), reason)
+    expired = reason in (EndReason.IDLE_TIMEOUT, EndReason.ABSOLUTE_TIMEOUT)
     _record_for_user(
-        user,
-        "session.expired"
-        if reason in (EndReason.IDLE_TIMEOUT, EndReason.ABSOLUTE_TIMEOUT)
-        else "session.ended",
-        entity_type=UserSession._meta.label_lower,
-        entity_id=record_id,
+        record.user,
+        "session.expired" if expired else "session.ended",
+        entity=record,
         changes={"reason": [None, reason.value]},
     )
 
@@ -126,11 +122,7 @@ def user_session_end(*, record: UserSession) -> None:
     """The owner ends one of their other sessions (from "Your sessions")."""
     _end(UserSession.objects.filter(pk=record.pk), EndReason.ENDED_BY_USER)
     _record_for_user(
-        record.user,
-        "session.ended",
-        entity_type=UserSession._meta.label_lower,
-        entity_id=record.pk,
-        changes={"reason": [None, EndReason.ENDED_BY_USER.value]},
+        record.user, "session.ended", entity=record, changes={"reason": [None, "ended_by_user"]}
     )
 
 
@@ -138,11 +130,7 @@ def session_refused(*, record: UserSession) -> None:
     """A cookie of a session that has ended came back (A10): the request was refused. Worth
     recording, since after a revocation it may be the revoked party trying again."""
     _record_for_user(
-        record.user,
-        "session.refused",
-        entity_type=UserSession._meta.label_lower,
-        entity_id=record.pk,
-        changes={"reason": [None, record.end_reason]},
+        record.user, "session.refused", entity=record, changes={"reason": [None, record.end_reason]}
     )
 
 
