@@ -1,15 +1,18 @@
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import StreamingHttpResponse
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from audit import merkle, selectors
+from audit import merkle, selectors, streaming
 from audit.checkpoints import platform_public_key
 from audit.exports import FORMATS, MIN_PURPOSE_LENGTH, audit_export_request, export_lines
-from audit.models import AuditCheckpoint, AuditEvent
+from audit.models import AuditCheckpoint, AuditEvent, AuditSink
 from audit.verification import verify_organization_log
 from keys.providers import KeyUnavailable
 from rbac.permissions import roles_permission
@@ -175,3 +178,93 @@ class AuditExportAPI(APIView):
         )
         response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
         return response
+
+
+# L8: streaming settings are as sensitive as the log they send out.
+AuditSinkManagers = roles_permission("audit_sinks", "owner", "admin")
+
+
+class AuditSinkSerializer(serializers.ModelSerializer):
+    """A sink and its delivery status. Never the secret."""
+
+    url = serializers.CharField(read_only=True)
+    pending_events = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AuditSink
+        fields = [
+            "id",
+            "name",
+            "url",
+            "active",
+            "created_at",
+            "status",
+            "last_delivered_seq",
+            "pending_events",
+            "consecutive_failures",
+            "last_attempt_at",
+            "last_success_at",
+            "next_attempt_at",
+            "last_error",
+        ]
+        read_only_fields = fields
+
+    def get_pending_events(self, sink: AuditSink) -> int:
+        if not sink.active:
+            return 0
+        return max(self.context["latest_seq"] - sink.last_delivered_seq, 0)
+
+
+class AuditSinkCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    url = serializers.CharField(max_length=streaming.MAX_URL_LENGTH)
+
+
+class SinkPagination(CursorPagination):
+    ordering = ("-id",)
+    page_size = 50
+
+
+class AuditSinkListAPI(ListAPIView):
+    """GET: the organisation's sinks with their delivery status. POST ``{name, url}``: a new
+    sink; the answer holds its signing secret, shown this once."""
+
+    serializer_class = AuditSinkSerializer
+    pagination_class = SinkPagination
+    permission_classes = [AuditSinkManagers]
+
+    def get_queryset(self):
+        return streaming.sinks()
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "latest_seq": streaming.latest_seq()}
+
+    def post(self, request, org_slug: str):
+        form = AuditSinkCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            sink, secret = streaming.audit_sink_create(**form.validated_data)
+        except DjangoValidationError as error:
+            raise ValidationError(
+                {
+                    api_settings.NON_FIELD_ERRORS_KEY if field == NON_FIELD_ERRORS else field: m
+                    for field, m in error.message_dict.items()
+                }
+            ) from error
+        body = self.get_serializer(sink).data
+        return Response({**body, "secret": secret}, status=status.HTTP_201_CREATED)
+
+
+class AuditSinkDetailAPI(APIView):
+    """GET: one sink and its delivery status. DELETE: stop streaming to it."""
+
+    permission_classes = [AuditSinkManagers]
+
+    def get(self, request, org_slug: str, sink_id: int):
+        sink = streaming.access_sink(sink_id)
+        context = {"latest_seq": streaming.latest_seq()}
+        return Response(AuditSinkSerializer(sink, context=context).data)
+
+    def delete(self, request, org_slug: str, sink_id: int):
+        streaming.audit_sink_deactivate(sink=streaming.access_sink(sink_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,6 +1,7 @@
 from django.db import models
 from django.utils import timezone
 
+from keys.fields import EncryptedFieldsModel, EncryptedTextField
 from tenants.models import TenantModel
 
 
@@ -85,3 +86,38 @@ class AuditCheckpoint(TenantModel):
 
     def __str__(self) -> str:
         return f"checkpoint of {self.organization_id} at {self.tree_size}"
+
+
+class AuditSink(EncryptedFieldsModel):
+    """A webhook the organisation streams its audit events to, for its own monitoring and
+    alerting (L8). Configured and delivered by ``audit.streaming``.
+
+    ``url`` is encrypted as well as ``secret``: many receivers (chat and incident tools) carry
+    their own credential in the URL. The delivery state is what the status view shows; it
+    never holds the secret or the URL.
+    """
+
+    class Status(models.TextChoices):
+        OK = "ok", "OK"
+        RETRYING = "retrying", "Retrying"
+        FAILING = "failing", "Failing"
+
+    name = models.CharField(max_length=100)
+    url = EncryptedTextField()
+    secret = EncryptedTextField()
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Every event up to this seq has been accepted by the receiver (a 2xx answer).
+    last_delivered_seq = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OK)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=200, blank=True)
+
+    class Meta(EncryptedFieldsModel.Meta):
+        db_table = "audit_sink"
+
+    def __str__(self) -> str:
+        return self.name

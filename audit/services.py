@@ -14,6 +14,7 @@ from django.utils import timezone
 from audit import chain
 from audit.context import Actor, acting_as, current_actor, current_origin
 from audit.models import AuditEvent
+from audit.stream_dispatch import deliver_after_commit
 from keys.keyring import data_key
 from tenants.context import current_organization_id
 
@@ -147,6 +148,8 @@ def audit_event_record(
         event.hmac = chain.chain_hmac(key, last_hmac, chain.canonical(event_fields(event)))
         event.pk = _insert_event_and_advance_head(cursor, event)
     event._state.adding = False
+    # L8: the organisation's sinks get the event once it has committed.
+    deliver_after_commit(organization_id)
     return event
 
 

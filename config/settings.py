@@ -163,7 +163,24 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.checkpoint_all_organizations",
         "schedule": env.int("PALISADE_AUDIT_CHECKPOINT_SECONDS", default=3600),
     },
+    # L8: catches up any sink whose delivery was not queued or whose retries ran out.
+    "audit-stream-sweep": {
+        "task": "audit.sweep_all_sinks",
+        "schedule": env.int("PALISADE_AUDIT_STREAM_SWEEP_SECONDS", default=60),
+    },
 }
+
+# Audit streaming to webhook sinks (L8). Deliveries go to their own queue when one is named,
+# so a slow receiver never delays other jobs; empty means Celery's default queue.
+PALISADE_AUDIT_STREAMING_QUEUE = env.str("PALISADE_AUDIT_STREAMING_QUEUE", default="")
+# First retry delay; each further failure doubles it (capped in audit.streaming).
+PALISADE_AUDIT_WEBHOOK_BACKOFF_SECONDS = env.float(
+    "PALISADE_AUDIT_WEBHOOK_BACKOFF_SECONDS", default=5.0
+)
+# Dev and tests only: lets sinks use http:// and loopback receivers. Refused in production.
+PALISADE_AUDIT_WEBHOOK_ALLOW_INSECURE = env.bool(
+    "PALISADE_AUDIT_WEBHOOK_ALLOW_INSECURE", default=False
+)
 
 # Keys (E2, E5). The dev master key and audit signing seed are public and refused in
 # production; real ones come only from the environment.
@@ -294,6 +311,9 @@ if IS_PRODUCTION:
         raise ImproperlyConfigured("Set EMAIL_URL to a real mail service in production.")
     if PALISADE_AUDIT_SIGNING_KEY == DEV_AUDIT_SIGNING_KEY:
         raise ImproperlyConfigured("Set PALISADE_AUDIT_SIGNING_KEY in production.")
+    if PALISADE_AUDIT_WEBHOOK_ALLOW_INSECURE:
+        # L8: http:// and loopback receivers would open an SSRF path into the platform.
+        raise ImproperlyConfigured("PALISADE_AUDIT_WEBHOOK_ALLOW_INSECURE is for dev and tests.")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True

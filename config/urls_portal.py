@@ -35,6 +35,12 @@ org_api = [
         audit_api.EntityTimelineAPI.as_view(),
         name="api-audit-timeline",
     ),
+    path("audit/sinks/", audit_api.AuditSinkListAPI.as_view(), name="api-audit-sinks"),
+    path(
+        "audit/sinks/<id:sink_id>/",
+        audit_api.AuditSinkDetailAPI.as_view(),
+        name="api-audit-sink-detail",
+    ),
     path("sites/", workforce_api.SiteListAPI.as_view(), name="api-site-list"),
     path("sites/<id:site_id>/", workforce_api.SiteDetailAPI.as_view(), name="api-site-detail"),
     path("invitations/", tenants_api.InvitationListCreateAPI.as_view(), name="api-invitations"),

@@ -108,7 +108,9 @@ class Command(BaseCommand):
                     batch = encrypted_values_reencrypt(
                         model=model, after_pk=after_pk, batch_size=batch_size
                     )
-                batches += 1
+                # A model with nothing stale costs a query, not a batch: the count stays the
+                # same whichever models hold encrypted values.
+                batches += 1 if batch.rows else 0
                 reencrypted += batch.values_reencrypted
                 unreadable += batch.values_unreadable
                 if batch.rows < batch_size:
