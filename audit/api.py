@@ -1,12 +1,9 @@
-from django.core.exceptions import NON_FIELD_ERRORS
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import StreamingHttpResponse
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from audit import merkle, selectors, streaming
@@ -242,15 +239,7 @@ class AuditSinkListAPI(ListAPIView):
     def post(self, request, org_slug: str):
         form = AuditSinkCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        try:
-            sink, secret = streaming.audit_sink_create(**form.validated_data)
-        except DjangoValidationError as error:
-            raise ValidationError(
-                {
-                    api_settings.NON_FIELD_ERRORS_KEY if field == NON_FIELD_ERRORS else field: m
-                    for field, m in error.message_dict.items()
-                }
-            ) from error
+        sink, secret = streaming.audit_sink_create(**form.validated_data)
         body = self.get_serializer(sink).data
         return Response({**body, "secret": secret}, status=status.HTTP_201_CREATED)
 
