@@ -1,4 +1,6 @@
+import hmac
 from collections.abc import Iterator
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -7,6 +9,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django_otp.models import CooldownMixin, Device, ThrottlingMixin, TimestampMixin
+
+from accounts.second_factors import codes
+from keys.fields import SubjectEncryptedFieldsModel, SubjectEncryptedTextField, UnreadableValue
 
 SESSION_AUTH_HASH_SALT = "accounts.User.session_auth_hash"
 
@@ -129,3 +135,138 @@ class UserSession(models.Model):
     @property
     def is_open(self) -> bool:
         return self.ended_at is None
+
+
+# Second factors (A3, A4, A5). They replace django-otp's TOTPDevice, EmailDevice and
+# StaticDevice, which keep secrets and codes in clear: TOTP keys and emailed codes are
+# encrypted under the person's own data key (E3, E6), recovery codes are stored as digests.
+# They are django-otp devices all the same, so django_otp.devices_for_user, match_token,
+# login and OTPMiddleware work with them. Passkeys are django_otp_webauthn's credentials
+# (A6): a public key is not a secret.
+
+
+class SecondFactorDevice(TimestampMixin, ThrottlingMixin, Device):
+    """What every second factor here shares: timestamps, and django-otp's exponential
+    back-off after wrong codes (1 s, 2 s, 4 s, ... per device)."""
+
+    class Meta:
+        abstract = True
+
+    def get_throttle_factor(self) -> int:
+        return settings.PALISADE_SECOND_FACTOR_THROTTLE_FACTOR
+
+    def _accepted(self) -> bool:
+        self.throttle_reset(commit=False)
+        self.set_last_used_timestamp(commit=False)
+        self.save()
+        return True
+
+    def _refused(self) -> bool:
+        self.throttle_increment(commit=True)
+        return False
+
+
+class TOTPDevice(SubjectEncryptedFieldsModel, SecondFactorDevice):
+    """An authenticator app (A4): RFC 6238, HMAC-SHA1, 6 digits, 30-second steps. Unconfirmed
+    until the person enters a first code. ``last_step`` is the step of the last accepted code:
+    a code is accepted once only, even within its own 30 seconds."""
+
+    key = SubjectEncryptedTextField()  # hex
+    last_step = models.BigIntegerField(default=-1)
+
+    class Meta:
+        db_table = "accounts_totp_device"
+
+    def key_bytes(self) -> bytes | None:
+        key = self.key
+        return None if isinstance(key, UnreadableValue) else bytes.fromhex(key)
+
+    def verify_token(self, token: str) -> bool:
+        allowed, _ = self.verify_is_allowed()
+        key = self.key_bytes()
+        if not allowed or key is None:
+            return False
+        step = codes.totp_match(
+            key, str(token), now=timezone.now().timestamp(), after_step=self.last_step
+        )
+        if step is None:
+            return self._refused()
+        self.last_step = step
+        return self._accepted()
+
+
+class EmailOTPDevice(SubjectEncryptedFieldsModel, CooldownMixin, SecondFactorDevice):
+    """Codes sent to the person's email address (A3). The current code is encrypted under
+    their data key (E3), expires after ``EMAIL_CODE_MINUTES`` and is accepted once."""
+
+    EMAIL_CODE_MINUTES = 10
+
+    code = SubjectEncryptedTextField(null=True, blank=True)
+    code_valid_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "accounts_email_otp_device"
+
+    def get_cooldown_duration(self) -> int:
+        return settings.PALISADE_EMAIL_CODE_COOLDOWN_SECONDS
+
+    def issue_code(self) -> str:
+        """A new code, replacing any earlier one; the caller sends it."""
+        code = codes.new_email_code()
+        self.code = code
+        self.code_valid_until = timezone.now() + timedelta(minutes=self.EMAIL_CODE_MINUTES)
+        self.cooldown_set(commit=False)
+        self.save()
+        return code
+
+    def verify_token(self, token: str) -> bool:
+        allowed, _ = self.verify_is_allowed()
+        if not allowed:
+            return False
+        expected = self.code
+        presented = codes.numeric_code(str(token), codes.EMAIL_CODE_DIGITS)
+        live = (
+            isinstance(expected, str)
+            and self.code_valid_until is not None
+            and timezone.now() < self.code_valid_until
+        )
+        if not (live and presented and codes.codes_equal(expected, presented)):
+            return self._refused()
+        self.code = None
+        self.code_valid_until = None
+        self.cooldown_reset(commit=False)
+        return self._accepted()
+
+
+class RecoveryCodeDevice(SecondFactorDevice):
+    """The person's single-use recovery codes (A5), for when their other factors are out of
+    reach. Only digests are stored; a code is deleted when it is used."""
+
+    class Meta:
+        db_table = "accounts_recovery_code_device"
+
+    def verify_token(self, token: str) -> bool:
+        allowed, _ = self.verify_is_allowed()
+        if not allowed:
+            return False
+        presented = codes.recovery_code_digest(str(token))
+        matched = None
+        # Every remaining code is compared, found or not (constant time across codes).
+        for code in self.codes.all():
+            if hmac.compare_digest(bytes(code.digest), presented):
+                matched = code
+        if matched is None:
+            return self._refused()
+        matched.delete()
+        return self._accepted()
+
+
+class RecoveryCode(models.Model):
+    device = models.ForeignKey(RecoveryCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    digest = models.BinaryField(max_length=32)
+
+    class Meta:
+        db_table = "accounts_recovery_code"
+
+    def __str__(self) -> str:
+        return f"recovery code {self.pk} of device {self.device_id}"

@@ -2,12 +2,16 @@
 sign-in happens before any organisation is chosen."""
 
 from accounts.models import User
+from accounts.second_factors.selectors import method_of
 from accounts.services import record_in_each_organisation
 from audit.context import Actor, user_actor
 
 
 def on_signed_in(sender, request, user, **kwargs) -> None:
-    record_in_each_organisation(user, "auth.signed_in", user_actor(user))
+    # A4-A6: a sign-in completed by a second factor names its kind (accounts.sign_in).
+    device = getattr(user, "otp_device", None)
+    changes = {"second_factor": [None, method_of(device)]} if device is not None else None
+    record_in_each_organisation(user, "auth.signed_in", user_actor(user), changes=changes)
 
 
 def on_signed_out(sender, request, user, **kwargs) -> None:

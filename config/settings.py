@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "keys",
     "audit",
     "accounts",
+    # Passkeys (A6): WebAuthn credentials as django-otp devices; its views are not routed.
+    "django_otp_webauthn",
     "workforce",
     "portal",
 ]
@@ -66,6 +68,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A4: request.user.is_verified(), from the second factor recorded in the session.
+    "django_otp.middleware.OTPMiddleware",
     "accounts.password_change.PasswordChangeRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # A9, A10: refuses dead session cookies, applies idle/absolute limits; before the tenant
@@ -75,6 +79,8 @@ MIDDLEWARE = [
     "tenants.middleware.TenantMiddleware",
     # A9: the organisation's own session limits (needs the tenant context).
     "accounts.sessions.middleware.OrganizationSessionPolicyMiddleware",
+    # A4: the organisation's second-factor requirement (also needs the membership).
+    "accounts.second_factors.policy.SecondFactorPolicyMiddleware",
     "audit.middleware.AuditContextMiddleware",
 ]
 # Peers whose X-Forwarded-For / X-Request-ID are believed (CIDRs); nobody by default.
@@ -241,6 +247,24 @@ PALISADE_HIBP_URL = env.str(
 )
 # When the service cannot be reached: refuse the new password (True) or accept it and log.
 PALISADE_HIBP_FAIL_CLOSED = env.bool("PALISADE_HIBP_FAIL_CLOSED", default=False)
+# Second factors (A3-A6). Wrong codes back off exponentially per device (1 s, 2 s, 4 s, ...).
+PALISADE_SECOND_FACTOR_THROTTLE_FACTOR = env.int(
+    "PALISADE_SECOND_FACTOR_THROTTLE_FACTOR", default=1
+)
+PALISADE_EMAIL_CODE_COOLDOWN_SECONDS = env.int("PALISADE_EMAIL_CODE_COOLDOWN_SECONDS", default=30)
+# How long a password-checked sign-in waits for its second factor, and how recent a second
+# factor must be to remove one (A4).
+PALISADE_SIGN_IN_PENDING_SECONDS = env.int("PALISADE_SIGN_IN_PENDING_SECONDS", default=300)
+PALISADE_STEP_UP_SECONDS = env.int("PALISADE_STEP_UP_SECONDS", default=300)
+# Passkeys (A6) are bound to the portal's host name; only these origins may use them (outside
+# production, also the portal host on any port, for development servers and tests).
+OTP_WEBAUTHN_RP_ID = env.str("PALISADE_WEBAUTHN_RP_ID", default=PORTAL_HOST)
+OTP_WEBAUTHN_RP_NAME = "Palisade"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(
+    "PALISADE_WEBAUTHN_ORIGINS", default=[f"https://{PORTAL_HOST}"]
+)
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_HELPER_CLASS = "accounts.second_factors.passkeys.PortalWebAuthnHelper"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "organization-choose"
 LOGOUT_REDIRECT_URL = "login"

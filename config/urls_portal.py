@@ -1,7 +1,9 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 
+from accounts import views as accounts_views
 from accounts.password_change import password_change_view
+from accounts.second_factors import urls as second_factor_urls
 from accounts.sessions import api as session_api
 from accounts.sessions import views as session_views
 from audit import api as audit_api
@@ -66,14 +68,27 @@ org_pages = [
 urlpatterns = [
     path("", portal_views.home, name="home"),
     path("healthz", liveness, name="healthz"),
+    # A4-A7: email and password, then a second factor (accounts.sign_in).
+    path("accounts/login/", accounts_views.sign_in_password, name="login"),
     path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
+        "accounts/login/second-factor/",
+        accounts_views.sign_in_second_factor,
+        name="sign-in-second-factor",
+    ),
+    path(
+        "accounts/login/passkey/options/",
+        accounts_views.sign_in_passkey_options,
+        name="sign-in-passkey-options",
+    ),
+    path(
+        "accounts/login/passkey/verify/",
+        accounts_views.sign_in_passkey_verify,
+        name="sign-in-passkey-verify",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("orgs/", portal_views.organization_choose, name="organization-choose"),
     path("account/password/", password_change_view, name="password-change"),
+    path("account/security/", include(second_factor_urls.pages)),
     path("", include("accounts.sessions.urls")),
     path("invitations/<str:link_token>/", invitation_accept_view, name="invitation-accept"),
     path("o/<slug:org_slug>/", include(org_pages)),

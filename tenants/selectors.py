@@ -30,7 +30,8 @@ def member_user_ids() -> QuerySet[Membership]:
 def active_membership(user) -> Membership | None:
     """The user's active membership in the current organisation (T5), carrying the
     organisation's session limits as ``idle_timeout_minutes`` and ``absolute_timeout_hours``
-    (A9), so the per-request session check costs no query of its own."""
+    (A9) and its second-factor rule as ``second_factor_required`` and
+    ``second_factor_grace_until`` (A4), so the per-request checks cost no query of their own."""
     policy = SecurityPolicy.objects.filter(organization_id=OuterRef("organization_id"))
     return (
         Membership.objects.active()
@@ -38,6 +39,8 @@ def active_membership(user) -> Membership | None:
         .annotate(
             idle_timeout_minutes=Subquery(policy.values("idle_timeout_minutes")),
             absolute_timeout_hours=Subquery(policy.values("absolute_timeout_hours")),
+            second_factor_required=Subquery(policy.values("second_factor_required")),
+            second_factor_grace_until=Subquery(policy.values("second_factor_grace_until")),
         )
         .first()
     )
