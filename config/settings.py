@@ -169,6 +169,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.checkpoint_all_organizations",
         "schedule": env.int("PALISADE_AUDIT_CHECKPOINT_SECONDS", default=3600),
     },
+    # A10: ends (and records) sessions nobody came back to; clears expired session rows.
+    "sessions-end-lapsed": {
+        "task": "accounts.end_lapsed_sessions",
+        "schedule": env.int("PALISADE_SESSION_SWEEP_SECONDS", default=900),
+    },
     # L8: catches up any sink whose delivery was not queued or whose retries ran out.
     "audit-stream-sweep": {
         "task": "audit.sweep_all_sinks",

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import HASH_SESSION_KEY
@@ -32,6 +33,9 @@ from tenants.context import current_organization_id, has_tenant_context, tenant_
 from tenants.selectors import member_user_ids, organizations_for_user
 
 EndReason = UserSession.EndReason
+# A key rotation replaces the server-side row for a moment; only a row missing for longer than
+# this, in a session not seen for as long, means the session lapsed.
+LAPSED_AFTER = timedelta(minutes=10)
 
 # The request being served, so a revocation can keep the session that asked for it.
 _current_request: ContextVar[HttpRequest | None] = ContextVar(
@@ -175,6 +179,31 @@ def organization_sign_everyone_out(*, keep_current: bool = True) -> int:
         changes={"sessions_ended": [None, ended]},
     )
     return ended
+
+
+def sessions_end_lapsed() -> int:
+    """Ends the rows of sessions nobody came back to, whose server-side session expired or is
+    gone (each a ``session.expired`` event), then deletes expired server-side sessions, as
+    Django's ``clearsessions`` does. Returns how many ended."""
+    now = timezone.now()
+    live = SessionStore.get_model_class().objects.filter(expire_date__gt=now)
+    lapsed = (
+        UserSession.objects.select_related("user")
+        .filter(ended_at__isnull=True, last_seen_at__lt=now - LAPSED_AFTER)
+        .exclude(session_key_digest__in=live.values("session_key"))
+    )
+    records = list(lapsed)
+    for record in records:
+        with transaction.atomic():
+            _end(UserSession.objects.filter(pk=record.pk), EndReason.LAPSED)
+            _record_for_user(
+                record.user,
+                "session.expired",
+                entity=record,
+                changes={"reason": [None, EndReason.LAPSED.value]},
+            )
+    SessionStore.clear_expired()
+    return len(records)
 
 
 def rotate_session(request: HttpRequest) -> None:

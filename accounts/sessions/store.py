@@ -86,19 +86,16 @@ class SessionStore(DatabaseSessionStore):
     # orphan the session's UserSession row, whatever code asked for it.
     def cycle_key(self):
         super().cycle_key()
-        self._follow_new_key()
+        record_id = self.get(RECORD_ID)
+        if record_id is not None:
+            UserSession.objects.filter(pk=record_id).update(
+                session_key_digest=key_digest(self.session_key)
+            )
 
     async def acycle_key(self):
         await super().acycle_key()
         record_id = await self.aget(RECORD_ID)
         if record_id is not None:
             await UserSession.objects.filter(pk=record_id).aupdate(
-                session_key_digest=key_digest(self.session_key)
-            )
-
-    def _follow_new_key(self) -> None:
-        record_id = self.get(RECORD_ID)
-        if record_id is not None:
-            UserSession.objects.filter(pk=record_id).update(
                 session_key_digest=key_digest(self.session_key)
             )

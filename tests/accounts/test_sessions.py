@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.models import User, UserSession
 from accounts.services import password_change, user_deactivate
 from accounts.sessions.store import key_digest
+from accounts.tasks import end_lapsed_sessions
 from tenants.context import tenant_context
 from tenants.models import Membership
 from tenants.services import (
@@ -434,6 +435,23 @@ def test_A9_absolute_limit_ends_even_an_active_session(member_of_a, org_a):
     assert b"Your session reached its maximum length." in response.content
     [expired] = events(org_a, "session.expired")
     assert expired.changes == {"reason": [None, "absolute_timeout"]}
+
+
+def test_A10_sessions_nobody_came_back_to_are_ended_and_recorded(member_of_a, org_a):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        gone = signed_in_browser(member_of_a)
+        gone_record = record_of(gone)
+        clock.move_to(start + timedelta(seconds=settings.SESSION_COOKIE_AGE + 60))
+        active = signed_in_browser(member_of_a)
+        assert end_lapsed_sessions() == 1
+    gone_record.refresh_from_db()
+    assert gone_record.end_reason == EndReason.LAPSED
+    assert record_of(active).is_open
+    assert not Session.objects.filter(session_key=key_digest(session_key(gone))).exists()
+    [expired] = events(org_a, "session.expired")
+    assert expired.changes == {"reason": [None, "lapsed"]}
+    assert expired.actor_label == "accounts.end_lapsed_sessions"
 
 
 # Bad input: tampered and forged cookies
