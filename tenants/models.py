@@ -144,6 +144,9 @@ class SecurityPolicy(TenantModel):
     # Members who must have a second factor and have none may still sign in until this moment
     # (then only to enrol one).
     second_factor_grace_until = models.DateTimeField(null=True, blank=True)
+    # A12: set by an owner's break-glass; the allowlist's entries are kept but not enforced
+    # until an owner or admin resumes it (through the lockout guard).
+    ip_allowlist_suspended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "tenants_security_policy"
@@ -153,10 +156,51 @@ class SecurityPolicy(TenantModel):
                 condition=Q(idle_timeout_minutes__gte=1) & Q(absolute_timeout_hours__gte=1),
                 name="security_policy_positive_timeouts",
             ),
+            models.CheckConstraint(
+                condition=Q(api_token_max_days__gte=1) & Q(api_token_max_days__lte=366),
+                name="security_policy_api_token_max_days",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"security policy of {self.organization_id}"
+
+
+class NetworkField(models.Field):
+    """A PostgreSQL ``cidr`` column: the database itself refuses anything that is not an IPv4
+    or IPv6 network without host bits (A12), whatever wrote it. Read back as text."""
+
+    description = "IPv4 or IPv6 network (CIDR)"
+
+    def db_type(self, connection) -> str:
+        return "cidr"
+
+    def get_prep_value(self, value):
+        return None if value is None else str(value)
+
+
+class IpAllowlistEntry(TenantModel):
+    """One network the organisation's members may work from (A12). An organisation without
+    entries (or whose allowlist is suspended) has no restriction. Changed only through
+    ``tenants.ip_allowlist``, which validates, audits and guards against locking out the
+    admin making the change."""
+
+    cidr = NetworkField()
+    label = models.CharField(max_length=100, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        db_table = "tenants_ip_allowlist_entry"
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "cidr"], name="ip_allowlist_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cidr} of {self.organization_id}"
 
 
 class Invitation(TenantModel):
