@@ -8,87 +8,15 @@ browser fails these tests, it never skips them.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 import pytest
-from django.conf import settings
-from django.db import connections
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from tests.factories import (
-    TEST_PASSWORD,
-    make_membership,
-    make_organization,
-    make_sites,
-    make_user,
-)
-from tests.processes import gunicorn
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",  # the suite runs as root
-    "--disable-gpu",
-    # The machine has no network beyond loopback: nothing phones home.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-EMAIL = "ann@alpha.example"
+from tests.e2e.conftest import EMAIL
+from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.usefixtures("committed_db")
-
-
-@pytest.fixture
-def portal(committed_db, test_environment) -> Iterator[str]:
-    """Alpha (three sites) with one member, Bravo (two sites), committed, and a gunicorn
-    serving them. Yields the portal's base URL under its real host name: the app routes by
-    Host and Chromium resolves every ``*.localhost`` name to loopback."""
-    alpha = make_organization("Alpha Guarding", "alpha")
-    bravo = make_organization("Bravo Care", "bravo")
-    make_sites(alpha, 3, "A")
-    make_sites(bravo, 2, "B")
-    make_membership(alpha, make_user(EMAIL))
-    # Everything the browser needs is written; the ORM is not used again until teardown.
-    for connection in connections.all():
-        connection.close()
-    with gunicorn(test_environment) as base_url:
-        port = urlsplit(base_url).port
-        yield f"http://{settings.PORTAL_HOST}:{port}"
-
-
-@pytest.fixture
-def browser(portal) -> Iterator[Browser]:
-    """Debian's Chromium, always closed. It depends on ``portal`` so that it starts after the
-    data is written and stops before the database is cleaned: while Playwright's sync API is
-    running, its event loop is visible to this thread and Django refuses ORM calls."""
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(
-            f"Chromium is not installed at {CHROMIUM}: `make test` installs Debian's chromium "
-            "package (scripts/install-system-deps.sh); Playwright's browser downloads are not "
-            "used."
-        )
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, timeout=60_000
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
-def page(browser) -> Iterator[Page]:
-    context = browser.new_context()
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 def _sign_in(page: Page, portal: str, password: str) -> None:
