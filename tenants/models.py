@@ -144,6 +144,8 @@ class SecurityPolicy(TenantModel):
     # Members who must have a second factor and have none may still sign in until this moment
     # (then only to enrol one).
     second_factor_grace_until = models.DateTimeField(null=True, blank=True)
+    # A17: the longest lifetime a new API token may be given; every token has an expiry.
+    api_token_max_days = models.PositiveIntegerField(default=90)
     # A12: set by an owner's break-glass; the allowlist's entries are kept but not enforced
     # until an owner or admin resumes it (through the lockout guard).
     ip_allowlist_suspended_at = models.DateTimeField(null=True, blank=True)

@@ -107,6 +107,7 @@ SECURITY_POLICY_FIELDS = [
     "absolute_timeout_hours",
     "second_factor_required",
     "second_factor_grace_until",
+    "api_token_max_days",
 ]
 
 
