@@ -191,15 +191,15 @@ def second_factor_remove(*, user: User, device: Device) -> None:
     verified a second factor moments ago."""
     if device.user_id != user.pk:
         raise ValidationError("Not your device.")
-    method = method_of(device)
+    # Recorded before the delete, which forgets the row's id.
+    _record_change(user, "second_factor.removed", device, method_of(device))
     device.delete()
-    _record_change(user, "second_factor.removed", device, method)
     others = [m for m in (Method.TOTP, Method.EMAIL) if confirmed_device(user, m) is not None]
     if not others and not WebAuthnCredential.objects.filter(user=user, confirmed=True).exists():
         recovery = confirmed_device(user, Method.RECOVERY_CODE)
         if recovery is not None:
-            recovery.delete()
             _record_change(user, "second_factor.removed", recovery, Method.RECOVERY_CODE)
+            recovery.delete()
 
 
 SIGN_IN = "sign_in"

@@ -68,6 +68,7 @@ def test_A4_removing_a_factor_needs_a_recent_second_factor(org_a, member_of_a, s
     assert stepped.changes == {"method": [None, "totp"]}
     removals = events(org_a, "second_factor.removed")
     assert [e.changes["method"][1] for e in removals] == ["totp", "recovery_code"]
+    assert removals[0].entity_id == str(device.pk)
 
 
 def test_A4_a_fresh_sign_in_with_a_second_factor_counts_as_recent(member_of_a, signed_in_with_app):
