@@ -13,7 +13,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
-from django_otp.models import Device, VerifyNotAllowed
+from django_otp.models import Device
 from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts.mail import send_templated_email
@@ -228,13 +228,9 @@ def _check_code(device: Device | None, code: str) -> str | None:
     that commits either way: a refusal advances the device's back-off."""
     if device is None:
         return "no_device"
-    allowed, details = device.verify_is_allowed()
-    if not allowed:
-        return (
-            "throttled"
-            if (details or {}).get("reason") == VerifyNotAllowed.N_FAILED_ATTEMPTS
-            else "refused"
-        )
+    # The only refusal django-otp's ThrottlingMixin gives is its back-off after wrong codes.
+    if not device.verify_is_allowed()[0]:
+        return "throttled"
     return None if device.verify_token(code) else "wrong_code"
 
 

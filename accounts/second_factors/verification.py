@@ -4,7 +4,7 @@ step-up share (A3-A6)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
@@ -33,7 +33,7 @@ class Attempt:
     device: Device | None = None
     error: str = ""
     notice: str = ""
-    refused: bool = field(default=False)
+    refused: bool = False
 
 
 def masked_email(email: str) -> str:
