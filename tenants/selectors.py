@@ -4,21 +4,26 @@ from tenants.context import own_memberships_context
 from tenants.models import Membership, MembershipQuerySet, Organization, SecurityPolicy
 
 
-def organizations_for_user(user) -> list[Organization]:
-    """The active organisations a user is an active member of (A16).
+def memberships_for_user(user) -> list[tuple[Organization, str]]:
+    """The active organisations a user is an active member of, with their role there (A16).
 
     There is no organisation context here, so the tenant manager would (rightly) refuse; the
     rows are read through the ``own_rows`` RLS policy instead, which shows this user's own
     membership rows and nothing else.
     """
     with own_memberships_context(user.pk):
-        memberships = MembershipQuerySet(Membership).filter(user=user).active()
-        return list(
-            Organization.objects.filter(
-                status=Organization.Status.ACTIVE,
-                id__in=memberships.values("organization_id"),
-            )
+        memberships = (
+            MembershipQuerySet(Membership)
+            .filter(user=user, organization__status=Organization.Status.ACTIVE)
+            .active()
+            .select_related("organization")
+            .order_by("organization__name")
         )
+        return [(membership.organization, membership.role) for membership in memberships]
+
+
+def organizations_for_user(user) -> list[Organization]:
+    return [organization for organization, _ in memberships_for_user(user)]
 
 
 def member_user_ids() -> QuerySet[Membership]:

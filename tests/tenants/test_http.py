@@ -155,7 +155,10 @@ def test_A16_user_with_several_organisations_chooses_and_sees_only_theirs(
     make_organization("Charlie Cleaning", "charlie")
     response = signed_in.get(reverse("organization-choose"))
     assert response.status_code == 200
-    assert [o.slug for o in response.context["organizations"]] == ["alpha", "bravo"]
+    assert [(o.slug, role) for o, role in response.context["memberships"]] == [
+        ("alpha", "staff"),
+        ("bravo", "staff"),
+    ]
 
 
 def test_A16_organisation_chooser_hides_expired_memberships(signed_in, org_b, member_of_a):
@@ -204,3 +207,12 @@ def test_T5_expired_or_forged_session_is_treated_as_anonymous(signed_in, org_a):
     page = signed_in.get("/o/alpha/sites/")
     assert page.status_code == 302
     assert page["Location"].startswith(reverse("login"))
+
+
+def test_A16_session_records_memberships_and_roles(portal_client, org_b, member_of_a):
+    make_membership(org_b, member_of_a, role=Membership.Role.MANAGER)
+    portal_client.post(reverse("login"), {"username": member_of_a.email, "password": TEST_PASSWORD})
+    assert portal_client.session["palisade_memberships"] == [
+        {"organization": "alpha", "name": "Alpha Guarding", "role": "staff"},
+        {"organization": "bravo", "name": "Bravo Care", "role": "manager"},
+    ]
