@@ -13,6 +13,7 @@ from audit.models import AuditCheckpoint, AuditEvent, AuditSink
 from audit.verification import verify_organization_log
 from keys.providers import KeyUnavailable
 from rbac.permissions import roles_permission
+from tokens.scopes import token_scopes
 
 # Interim until the RBAC issue (Z3 ``audit_log.view``): owners and admins read the log.
 AuditLogReaders = roles_permission("audit_log", "owner", "admin")
@@ -58,6 +59,7 @@ class AuditEventListAPI(ListAPIView):
     serializer_class = AuditEventSerializer
     pagination_class = EventPagination
     permission_classes = [AuditLogReaders]
+    required_scopes = token_scopes(read="audit_log:read")
 
     def get_queryset(self):
         queryset = selectors.events()
@@ -89,6 +91,7 @@ class AuditVerifyAPI(APIView):
     """Walks the organisation's whole log now: OK, or the first bad event and why (L3)."""
 
     permission_classes = [AuditLogReaders]
+    required_scopes = token_scopes(read="audit_log:read")
 
     def get(self, request, org_slug: str):
         try:
@@ -112,6 +115,7 @@ class CheckpointListAPI(APIView):
     platform public key that verifies them."""
 
     permission_classes = [AuditLogReaders]
+    required_scopes = token_scopes(read="audit_log:read")
 
     def get(self, request, org_slug: str):
         return Response(
@@ -133,6 +137,7 @@ class AuditProofAPI(APIView):
     ``?old_size=&tree_size=`` for consistency between two checkpoints."""
 
     permission_classes = [AuditLogReaders]
+    required_scopes = token_scopes(read="audit_log:read")
 
     def get(self, request, org_slug: str):
         query = ProofQuery(data=request.query_params)
@@ -163,6 +168,7 @@ class AuditExportAPI(APIView):
     event (L6)."""
 
     permission_classes = [AuditLogReaders]
+    required_scopes = token_scopes(write="audit_log:export")
 
     def post(self, request, org_slug: str):
         form = ExportRequestSerializer(data=request.data)
@@ -229,6 +235,7 @@ class AuditSinkListAPI(ListAPIView):
     serializer_class = AuditSinkSerializer
     pagination_class = SinkPagination
     permission_classes = [AuditSinkManagers]
+    required_scopes = token_scopes(read="audit_sinks:read", write="audit_sinks:write")
 
     def get_queryset(self):
         return streaming.sinks()
@@ -248,6 +255,7 @@ class AuditSinkDetailAPI(APIView):
     """GET: one sink and its delivery status. DELETE: stop streaming to it."""
 
     permission_classes = [AuditSinkManagers]
+    required_scopes = token_scopes(read="audit_sinks:read", write="audit_sinks:write")
 
     def get(self, request, org_slug: str, sink_id: int):
         sink = streaming.access_sink(sink_id)

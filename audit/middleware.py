@@ -27,9 +27,12 @@ class AuditContextMiddleware:
             request_id=request_id,
         )
         user = getattr(request, "user", None)
+        bearer = getattr(request, "bearer", None)
         if user is not None and user.is_authenticated:
             membership = getattr(request, "membership", None)
-            actor = user_actor(user, membership.role if membership else "")
+            role = membership.role if membership else ""
+            # An API token acts as itself, naming its owner (tokens.bearer, A17).
+            actor = bearer.actor(role) if bearer is not None else user_actor(user, role)
         else:
             actor = Actor(type="anonymous")
         request.request_id = request_id

@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "keys",
     "audit",
     "accounts",
+    # API tokens (A17) and token mode for SPA and mobile clients (A8).
+    "tokens",
     # Passkeys (A6): WebAuthn credentials as django-otp devices; its views are not routed.
     "django_otp_webauthn",
     "workforce",
@@ -82,6 +84,8 @@ MIDDLEWARE = [
     # A4: the organisation's second-factor requirement (also needs the membership).
     "accounts.second_factors.policy.SecondFactorPolicyMiddleware",
     "audit.middleware.AuditContextMiddleware",
+    # A17: an API token reaches only views that declare a scope it holds.
+    "tokens.middleware.ApiTokenScopeMiddleware",
 ]
 # Peers whose X-Forwarded-For / X-Request-ID are believed (CIDRs); nobody by default.
 PALISADE_TRUSTED_PROXIES = env.list("PALISADE_TRUSTED_PROXIES", default=[])
@@ -307,7 +311,11 @@ WHITENOISE_USE_FINDERS = not IS_PRODUCTION
 WHITENOISE_AUTOREFRESH = DEBUG
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # Bearer first (A8, A17): a bearer request is never taken for a session one.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tokens.authentication.BearerAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -12,6 +12,7 @@ from config.health import liveness
 from portal import views as portal_views
 from tenants import api as tenants_api
 from tenants.views import invitation_accept_view
+from tokens import api as tokens_api
 from workforce import api as workforce_api
 from workforce import views as workforce_views
 
@@ -52,6 +53,12 @@ org_api = [
         name="api-invitation-detail",
     ),
     path("members/", tenants_api.MemberCreateAPI.as_view(), name="api-members"),
+    path("api-tokens/", tokens_api.ApiTokenListAPI.as_view(), name="api-tokens"),
+    path(
+        "api-tokens/<id:token_id>/",
+        tokens_api.ApiTokenDetailAPI.as_view(),
+        name="api-token-detail",
+    ),
     path(
         "sessions/sign-out-everyone/",
         session_api.OrganizationSignOutAPI.as_view(),
@@ -91,6 +98,10 @@ urlpatterns = [
     path("account/security/", include(second_factor_urls.pages)),
     path("", include("accounts.sessions.urls")),
     path("invitations/<str:link_token>/", invitation_accept_view, name="invitation-accept"),
+    # A8: token mode for SPA and mobile clients.
+    path("api/v1/auth/token/", tokens_api.TokenSignInAPI.as_view(), name="api-token-sign-in"),
+    path("api/v1/auth/refresh/", tokens_api.TokenRefreshAPI.as_view(), name="api-token-refresh"),
+    path("api/v1/auth/sign-out/", tokens_api.TokenSignOutAPI.as_view(), name="api-token-sign-out"),
     path("o/<slug:org_slug>/", include(org_pages)),
     path("api/v1/o/<slug:org_slug>/", include(org_api)),
 ]

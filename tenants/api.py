@@ -9,6 +9,7 @@ from rbac.permissions import roles_permission
 from tenants.invitations import invitation_create, invitation_revoke
 from tenants.models import Invitation, Membership
 from tenants.services import member_create_with_password
+from tokens.scopes import token_scopes
 
 # Interim until the RBAC issue (Z3 ``user.create``): owners and admins manage people.
 PeopleManagers = roles_permission("user", "owner", "admin")
@@ -41,6 +42,7 @@ class InvitationListCreateAPI(ListCreateAPIView):
     serializer_class = InvitationSerializer
     pagination_class = InvitationPagination
     permission_classes = [PeopleManagers]
+    required_scopes = token_scopes(read="invitations:read", write="invitations:write")
 
     def get_queryset(self):
         return Invitation.objects.order_by("-created_at", "-id")
@@ -56,6 +58,7 @@ class InvitationListCreateAPI(ListCreateAPIView):
 
 class InvitationRevokeAPI(APIView):
     permission_classes = [PeopleManagers]
+    required_scopes = token_scopes(write="invitations:write")
 
     def delete(self, request, org_slug: str, invitation_id: int):
         invitation_revoke(invitation=get_object_or_404(Invitation.objects, pk=invitation_id))
@@ -72,6 +75,7 @@ class MemberCreateAPI(APIView):
     """Creates an account with an admin-chosen password, to be changed at first sign-in."""
 
     permission_classes = [PeopleManagers]
+    required_scopes = token_scopes(write="members:write")
 
     def post(self, request, org_slug: str):
         form = MemberCreateSerializer(data=request.data)

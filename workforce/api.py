@@ -2,6 +2,7 @@ from rest_framework import serializers
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.pagination import CursorPagination
 
+from tokens.scopes import token_scopes
 from workforce import selectors
 from workforce.models import Site
 
@@ -24,6 +25,7 @@ class SitePagination(CursorPagination):
 
 class SiteListAPI(ListAPIView):
     serializer_class = SiteSerializer
+    required_scopes = token_scopes(read="sites:read")
     pagination_class = SitePagination
 
     def get_queryset(self):
@@ -32,6 +34,7 @@ class SiteListAPI(ListAPIView):
 
 class SiteDetailAPI(RetrieveAPIView):
     serializer_class = SiteSerializer
+    required_scopes = token_scopes(read="sites:read")
 
     def get_object(self):
         return selectors.access_site(self.kwargs["site_id"])

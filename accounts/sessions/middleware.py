@@ -138,7 +138,9 @@ class OrganizationSessionPolicyMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         membership = getattr(request, "membership", None)
-        if membership is None:
+        # A bearer request (A8, A17, tokens.bearer) has no session to limit: its credential
+        # carries its own lifetime.
+        if membership is None or getattr(request, "bearer", None) is not None:
             return self.get_response(request)
         request.session_limits = SessionLimits.of_membership(membership)
         reason = expiry_reason(request.session, request.session_limits, timezone.now())
