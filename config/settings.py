@@ -183,6 +183,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.sweep_all_sinks",
         "schedule": env.int("PALISADE_AUDIT_STREAM_SWEEP_SECONDS", default=60),
     },
+    # A8: spent refresh tokens are kept for reuse detection until their family ends.
+    "tokens-delete-expired-refresh": {
+        "task": "tokens.delete_expired_refresh_tokens",
+        "schedule": env.int("PALISADE_REFRESH_TOKEN_SWEEP_SECONDS", default=3600),
+    },
 }
 
 # Audit streaming to webhook sinks (L8). Deliveries go to their own queue when one is named,

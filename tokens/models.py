@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -58,7 +60,7 @@ class ApiToken(TenantModel):
     def __str__(self) -> str:
         return f"API token {self.pk} ({self.hint}...)"
 
-    def status(self, now=None) -> ApiToken.Status:
+    def status(self, now: datetime | None = None) -> ApiToken.Status:
         """Needs ``owner`` loaded (the list selects it with the token)."""
         if self.revoked_at is not None:
             return self.Status.REVOKED

@@ -24,6 +24,7 @@ from tenants.context import tenant_context
 from tests.factories import TEST_PASSWORD, make_sites
 from tokens.api import REFRESH_COOKIE, REFRESH_COOKIE_PATH
 from tokens.models import RefreshToken
+from tokens.tasks import delete_expired_refresh_tokens
 
 pytestmark = pytest.mark.django_db
 
@@ -224,3 +225,15 @@ def test_A8_malformed_sign_in_bodies_get_a_400(org_a):
     )
     huge = {"email": "a" * 10_000, "password": "p" * 10_000}
     assert client.post(SIGN_IN, huge, content_type="application/json").status_code == 400
+
+
+def test_A8_families_past_their_end_are_deleted_with_their_spent_tokens(org_a, member):
+    client = app()
+    sign_in(client, member.email)
+    client.post(REFRESH)
+    current = app()
+    sign_in(current, member.email)
+    with time_machine.travel(timezone.now() + timedelta(days=7, seconds=1), tick=False):
+        sign_in(current, member.email)
+        assert delete_expired_refresh_tokens() == 3
+    assert RefreshToken.objects.filter(user=member).count() == 1
