@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit import merkle, selectors, streaming
+from audit.chain import EVENT_FIELDS
 from audit.checkpoints import platform_public_key
 from audit.exports import FORMATS, MIN_PURPOSE_LENGTH, audit_export_request, export_lines
 from audit.models import AuditCheckpoint, AuditEvent, AuditSink
@@ -24,20 +25,10 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AuditEvent
+        # The canonical event as people read it: the organisation is the URL's, and the key
+        # version is chain internals.
         fields = [
-            "seq",
-            "occurred_at",
-            "actor_type",
-            "actor_id",
-            "actor_label",
-            "actor_role",
-            "action",
-            "entity_type",
-            "entity_id",
-            "changes",
-            "ip",
-            "user_agent",
-            "request_id",
+            *(name for name in EVENT_FIELDS if name not in {"organization", "key_version"}),
             "hmac",
         ]
         read_only_fields = fields
