@@ -27,6 +27,8 @@ from django_otp import login as otp_login
 from django_otp.models import Device
 
 from accounts.models import User
+from config.network import client_ip
+from tenants.ip_allowlist import sign_in_network_refused
 
 PENDING = "_palisade_sign_in"
 SECOND_FACTOR_AT = "_palisade_second_factor_at"
@@ -43,6 +45,11 @@ class PendingSignIn:
     user: User
     backend: str
     next_url: str
+
+
+class SignInNetworkRefused(Exception):
+    """Every factor passed, but every one of the person's organisations refuses the client's
+    network (A12). Nobody was signed in; the refusal is recorded."""
 
 
 class SignInStateRejected(Exception):
@@ -144,7 +151,13 @@ def sign_in_complete(
     request: HttpRequest, *, user: User, backend: str, device: Device | None
 ) -> None:
     """Signs the person in (a new session key, A7); with ``device``, marks the session as
-    verified by that second factor (django-otp) and as freshly stepped up."""
+    verified by that second factor (django-otp) and as freshly stepped up.
+
+    A12: raises SignInNetworkRefused when the person's organisations all refuse the client's
+    address. Checked here, once every factor has passed, so the refusal tells someone who
+    only has the password nothing, and no way of signing in can skip it."""
+    if sign_in_network_refused(user=user, ip=client_ip(request)):
+        raise SignInNetworkRefused
     request.session.pop(PENDING, None)
     if device is not None:
         # django-otp's user_logged_in receiver records the device in the session, and the

@@ -26,6 +26,7 @@ from accounts.second_factors.verification import (
     passkey_attempt,
     passkey_options_response,
 )
+from tenants.ip_allowlist import SIGN_IN_REFUSED
 
 STATE_REJECTED = (
     "Your sign-in could not be continued: it expired or was interrupted. Please sign in again."
@@ -61,7 +62,10 @@ def sign_in_password(request: HttpRequest) -> HttpResponse:
                 request, response, user=user, backend=user.backend, next_url=next_url
             )
             return response
-        sign_in.sign_in_complete(request, user=user, backend=user.backend, device=None)
+        try:
+            sign_in.sign_in_complete(request, user=user, backend=user.backend, device=None)
+        except sign_in.SignInNetworkRefused:
+            return _network_refused(request)
         return redirect(_landing(next_url))
     # 200 with the form again, as Django's LoginView answers (the portal's contract).
     return render(request, "registration/login.html", {"form": form, "next": next_url})
@@ -89,8 +93,29 @@ def _rejected(
     return response
 
 
+def _network_refused(request: HttpRequest, *, as_json: bool = False) -> HttpResponse:
+    """Back to step 1, nobody signed in and no pending sign-in left (A12)."""
+    if as_json:
+        response = JsonResponse(
+            {
+                "detail": SIGN_IN_REFUSED,
+                "code": "network_refused",
+                "redirect": resolve_url("login"),
+            },
+            status=403,
+        )
+    else:
+        messages.error(request, SIGN_IN_REFUSED)
+        response = redirect("login")
+    sign_in.pending_end(request, response)
+    return response
+
+
 def _signed_in(request: HttpRequest, pending: sign_in.PendingSignIn, device, response):
-    sign_in.sign_in_complete(request, user=pending.user, backend=pending.backend, device=device)
+    try:
+        sign_in.sign_in_complete(request, user=pending.user, backend=pending.backend, device=device)
+    except sign_in.SignInNetworkRefused:
+        return _network_refused(request, as_json=isinstance(response, JsonResponse))
     sign_in.pending_end(request, response)
     return response
 

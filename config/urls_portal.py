@@ -11,7 +11,7 @@ from config.converters import EntityTypeConverter, RowIdConverter
 from config.health import liveness
 from portal import views as portal_views
 from tenants import api as tenants_api
-from tenants.views import invitation_accept_view
+from tenants.views import invitation_accept_view, ip_allowlist_break_glass_page
 from tokens import api as tokens_api
 from workforce import api as workforce_api
 from workforce import views as workforce_views
@@ -64,12 +64,34 @@ org_api = [
         session_api.OrganizationSignOutAPI.as_view(),
         name="api-organization-sign-out-everyone",
     ),
+    path("security/ip-allowlist/", tenants_api.IpAllowlistAPI.as_view(), name="api-ip-allowlist"),
+    path(
+        "security/ip-allowlist/<id:entry_id>/",
+        tenants_api.IpAllowlistEntryAPI.as_view(),
+        name="api-ip-allowlist-entry",
+    ),
+    path(
+        "security/ip-allowlist/resume/",
+        tenants_api.IpAllowlistResumeAPI.as_view(),
+        name="api-ip-allowlist-resume",
+    ),
+    # A12: the one organisation endpoint an owner outside the allowlist can reach.
+    path(
+        "security/ip-allowlist/break-glass/",
+        tenants_api.IpAllowlistBreakGlassAPI.as_view(),
+        name="api-ip-allowlist-break-glass",
+    ),
 ]
 
 org_pages = [
     path("", workforce_views.site_list, name="org-home"),
     path("sites/", workforce_views.site_list, name="site-list"),
     path("settings/sessions/", session_views.organization_sessions, name="organization-sessions"),
+    path(
+        "settings/ip-allowlist/break-glass/",
+        ip_allowlist_break_glass_page,
+        name="ip-allowlist-break-glass",
+    ),
 ]
 
 urlpatterns = [

@@ -1,13 +1,18 @@
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from rest_framework import serializers, status
 from rest_framework.generics import ListCreateAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.second_factors.selectors import has_second_factor
+from accounts.sign_in import recently_verified
+from config.network import client_ip
 from rbac.permissions import roles_permission
+from tenants import ip_allowlist
 from tenants.invitations import invitation_create, invitation_revoke
-from tenants.models import Invitation, Membership
+from tenants.models import Invitation, IpAllowlistEntry, Membership
 from tenants.services import member_create_with_password
 from tokens.scopes import token_scopes
 
@@ -85,3 +90,125 @@ class MemberCreateAPI(APIView):
             {"id": membership.pk, "email": membership.user.email, "role": membership.role},
             status=status.HTTP_201_CREATED,
         )
+
+
+# A12: owners and admins manage the allowlist; only owners may break the glass.
+AllowlistManagers = roles_permission("ip_allowlist", Membership.Role.OWNER, Membership.Role.ADMIN)
+AllowlistOwners = roles_permission("ip_allowlist", Membership.Role.OWNER)
+
+
+class IpAllowlistEntrySerializer(serializers.ModelSerializer):
+    created_by = serializers.EmailField(source="created_by.email", default=None)
+
+    class Meta:
+        model = IpAllowlistEntry
+        fields = ["id", "cidr", "label", "created_by", "created_at"]
+        read_only_fields = fields
+
+
+class IpAllowlistEntryInput(serializers.Serializer):
+    cidr = serializers.CharField(max_length=ip_allowlist.MAX_CIDR_LENGTH)
+    label = serializers.CharField(max_length=100, allow_blank=True, default="")
+
+
+class IpAllowlistAddInput(IpAllowlistEntryInput):
+    confirm_broad = serializers.BooleanField(default=False)
+
+
+class IpAllowlistReplaceInput(serializers.Serializer):
+    entries = serializers.ListField(
+        child=IpAllowlistEntryInput(), max_length=ip_allowlist.MAX_ENTRIES, allow_empty=True
+    )
+    confirm_broad = serializers.BooleanField(default=False)
+
+
+class BreakGlassInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=ip_allowlist.MAX_REASON_LENGTH)
+
+
+def _allowlist_state(request) -> dict:
+    policy = ip_allowlist.security_policy()
+    entries = ip_allowlist.ip_allowlist_entries()
+    return {
+        "enforced": policy.ip_allowlist_suspended_at is None and entries.exists(),
+        "suspended_at": policy.ip_allowlist_suspended_at,
+        "your_ip": client_ip(request),
+        "entries": IpAllowlistEntrySerializer(entries, many=True).data,
+    }
+
+
+class IpAllowlistAPI(APIView):
+    """The organisation's IP allowlist (A12). GET: state and entries; POST ``{cidr, label,
+    confirm_broad}`` adds one; PUT ``{entries: [{cidr, label}], confirm_broad}`` replaces the
+    list (``[]`` lifts the restriction). Changes that would lock the caller out are 400s."""
+
+    permission_classes = [AllowlistManagers]
+    required_scopes = token_scopes(read="ip_allowlist:read", write="ip_allowlist:write")
+
+    def get(self, request, org_slug: str):
+        return Response(_allowlist_state(request))
+
+    def post(self, request, org_slug: str):
+        form = IpAllowlistAddInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        entry = ip_allowlist.ip_allowlist_add(
+            **form.validated_data, created_by=request.user, actor_ip=client_ip(request)
+        )
+        return Response(IpAllowlistEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+
+    def put(self, request, org_slug: str):
+        form = IpAllowlistReplaceInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        ip_allowlist.ip_allowlist_replace(
+            entries=[ip_allowlist.EntryInput(**entry) for entry in form.validated_data["entries"]],
+            confirm_broad=form.validated_data["confirm_broad"],
+            created_by=request.user,
+            actor_ip=client_ip(request),
+        )
+        return Response(_allowlist_state(request))
+
+
+class IpAllowlistEntryAPI(APIView):
+    permission_classes = [AllowlistManagers]
+    required_scopes = token_scopes(write="ip_allowlist:write")
+
+    def delete(self, request, org_slug: str, entry_id: int):
+        entry = ip_allowlist.access_ip_allowlist_entry(entry_id)
+        ip_allowlist.ip_allowlist_remove(entry=entry, actor_ip=client_ip(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class IpAllowlistResumeAPI(APIView):
+    """POST: enforces a suspended allowlist again (the caller must be inside it)."""
+
+    permission_classes = [AllowlistManagers]
+    required_scopes = token_scopes(write="ip_allowlist:write")
+
+    def post(self, request, org_slug: str):
+        ip_allowlist.ip_allowlist_resume(actor_ip=client_ip(request))
+        return Response(_allowlist_state(request))
+
+
+class IpAllowlistBreakGlassAPI(APIView):
+    """POST ``{reason}``: an owner suspends the allowlist, even from outside it (the tenant
+    middleware lets an owner's POST here through). Owners with a second factor must have
+    verified it recently, so a stolen session alone cannot do it."""
+
+    permission_classes = [AllowlistOwners]
+
+    def post(self, request, org_slug: str):
+        if has_second_factor(request.user) and not recently_verified(request):
+            return Response(
+                {
+                    "detail": "Verify your second factor again first.",
+                    "code": "step_up_required",
+                    "redirect": reverse("security-step-up"),
+                },
+                status=status.HTTP_403_FORBIDDEN,
+            )
+        form = BreakGlassInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        ip_allowlist.ip_allowlist_break_glass(
+            reason=form.validated_data["reason"], actor=request.user, actor_ip=client_ip(request)
+        )
+        return Response(_allowlist_state(request))

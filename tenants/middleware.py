@@ -5,6 +5,7 @@ from django.db import transaction
 from django.http import Http404, JsonResponse
 
 from tenants.context import tenant_context
+from tenants.ip_allowlist import request_refusal
 from tenants.models import Organization
 from tenants.selectors import active_membership
 from tokens.bearer import BearerRefused, bearer_sign_in, presented_credential
@@ -63,7 +64,8 @@ class TenantMiddleware:
                 return self._not_found(is_api)
             request.organization = organization
             request.membership = membership
-            response = self.get_response(request)
+            # A12: the organisation's IP allowlist, before anything else of the request runs.
+            response = request_refusal(request) or self.get_response(request)
             if response.status_code >= 400:
                 transaction.set_rollback(True)
         for write in request.durable_writes:

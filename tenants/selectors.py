@@ -1,7 +1,14 @@
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from tenants.context import own_memberships_context
-from tenants.models import Membership, MembershipQuerySet, Organization, SecurityPolicy
+from tenants.models import (
+    IpAllowlistEntry,
+    Membership,
+    MembershipQuerySet,
+    Organization,
+    SecurityPolicy,
+)
 
 
 def memberships_for_user(user) -> list[tuple[Organization, str]]:
@@ -35,9 +42,12 @@ def member_user_ids() -> QuerySet[Membership]:
 def active_membership(user) -> Membership | None:
     """The user's active membership in the current organisation (T5), carrying the
     organisation's session limits as ``idle_timeout_minutes`` and ``absolute_timeout_hours``
-    (A9) and its second-factor rule as ``second_factor_required`` and
-    ``second_factor_grace_until`` (A4), so the per-request checks cost no query of their own."""
+    (A9), its second-factor rule as ``second_factor_required`` and
+    ``second_factor_grace_until`` (A4) and its IP allowlist as ``ip_allowlist`` (the
+    networks, as text) and ``ip_allowlist_suspended_at`` (A12), so the per-request checks
+    cost no query of their own."""
     policy = SecurityPolicy.objects.filter(organization_id=OuterRef("organization_id"))
+    allowlist = IpAllowlistEntry.objects.filter(organization_id=OuterRef("organization_id"))
     return (
         Membership.objects.active()
         .filter(user=user)
@@ -46,6 +56,8 @@ def active_membership(user) -> Membership | None:
             absolute_timeout_hours=Subquery(policy.values("absolute_timeout_hours")),
             second_factor_required=Subquery(policy.values("second_factor_required")),
             second_factor_grace_until=Subquery(policy.values("second_factor_grace_until")),
+            ip_allowlist=ArraySubquery(allowlist.values("cidr")),
+            ip_allowlist_suspended_at=Subquery(policy.values("ip_allowlist_suspended_at")),
         )
         .first()
     )

@@ -1,15 +1,23 @@
-"""The invitee's side of an invitation (A2, A3): confirm the address with the emailed code,
-then choose a password. No session is needed; the link carries the invitation."""
+"""Portal views of the tenants app: the invitee's side of an invitation (A2, A3: confirm the
+address with the emailed code, then choose a password; no session is needed, the link
+carries the invitation) and an owner's IP-allowlist break-glass (A12)."""
+
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
+from accounts.second_factors.selectors import has_second_factor
+from accounts.sign_in import recently_verified
+from config.network import client_ip
+from rbac.permissions import roles_required
 from tenants.invitations import (
     InvitationRefused,
     invitation_accept,
@@ -17,6 +25,8 @@ from tenants.invitations import (
     invitation_send_code,
     invitation_verify_code,
 )
+from tenants.ip_allowlist import ip_allowlist_break_glass, network_refused_page
+from tenants.models import Membership
 
 
 class CodeForm(forms.Form):
@@ -101,3 +111,28 @@ def _password_step(request, link_token: str, invitation):
         )
     messages.success(request, "You have joined. Sign in to continue.")
     return redirect("login")
+
+
+@require_POST
+@roles_required("ip_allowlist", Membership.Role.OWNER)
+def ip_allowlist_break_glass_page(request, org_slug: str):
+    """The break-glass form on the refusal page (A12): a locked-out owner in a browser needs
+    no API client. Same rules as the API: a stated reason, a recent second factor."""
+    if has_second_factor(request.user) and not recently_verified(request):
+        messages.info(request, "Verify your second factor again, then break the glass.")
+        home = reverse("org-home", kwargs={"org_slug": org_slug})
+        return redirect(f"{reverse('security-step-up')}?{urlencode({'next': home})}")
+    try:
+        ip_allowlist_break_glass(
+            reason=request.POST.get("reason", ""),
+            actor=request.user,
+            actor_ip=client_ip(request),
+        )
+    except ValidationError as error:
+        return network_refused_page(request, reason_error=" ".join(error.messages), status=400)
+    messages.warning(
+        request,
+        "The IP allowlist is suspended. Every owner has been told; resume it once the "
+        "allowlist is fixed.",
+    )
+    return redirect("org-home", org_slug=org_slug)

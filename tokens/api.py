@@ -19,6 +19,8 @@ from accounts.second_factors.services import (
     second_factor_verify,
 )
 from accounts.second_factors.verification import CODE_METHODS, MAX_CODE_LENGTH, masked_email
+from config.network import client_ip
+from tenants.ip_allowlist import SIGN_IN_REFUSED, sign_in_network_refused
 from tokens import selectors
 from tokens.models import ApiToken
 from tokens.scopes import SCOPES
@@ -176,7 +178,7 @@ class TokenSignInAPI(APIView):
                 "Change your password in the portal first.", "password_change_required", 403
             )
         if not has_second_factor(user):
-            return _with_tokens(token_mode_sign_in(user=user))
+            return self._signed_in(request, user)
         offered = [m for m in CODE_METHODS if m in methods_for(user)]
         method = values["method"]
         try:
@@ -195,7 +197,14 @@ class TokenSignInAPI(APIView):
             )
         except CodeRefused as refused:
             return _refused(str(refused), "second_factor_refused")
-        return _with_tokens(token_mode_sign_in(user=user, second_factor=method))
+        return self._signed_in(request, user, second_factor=method)
+
+    @staticmethod
+    def _signed_in(request, user, second_factor: str = "") -> Response:
+        # A12: the sign-in pages' network rule, checked once every factor has passed.
+        if sign_in_network_refused(user=user, ip=client_ip(request)):
+            return _refused(SIGN_IN_REFUSED, "network_refused", status.HTTP_403_FORBIDDEN)
+        return _with_tokens(token_mode_sign_in(user=user, second_factor=second_factor))
 
 
 class TokenRefreshAPI(APIView):

@@ -25,6 +25,8 @@ SCOPES: dict[str, str] = {
     "invitations:read": "Read invitations",
     "invitations:write": "Invite people and revoke invitations",
     "members:write": "Create member accounts",
+    "ip_allowlist:read": "Read the IP allowlist",
+    "ip_allowlist:write": "Change the IP allowlist and resume it (never break-glass)",
 }
 
 READ_METHODS = ("GET", "HEAD")

@@ -393,6 +393,8 @@ def test_Z1_every_organisation_api_view_declares_its_token_scopes_or_none():
         "api-tokens",
         "api-token-detail",
         "api-organization-sign-out-everyone",
+        # A12: break-glass is for an owner at the keyboard, never a credential.
+        "api-ip-allowlist-break-glass",
     }
     org_api = next(
         p for p in get_resolver("config.urls_portal").url_patterns if "api/v1/o/" in str(p.pattern)
