@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A11: counts every request once the user is known, before anything queries the database.
+    "ratelimits.middleware.RateLimitMiddleware",
     # A4: request.user.is_verified(), from the second factor recorded in the session.
     "django_otp.middleware.OTPMiddleware",
     "accounts.password_change.PasswordChangeRequiredMiddleware",
@@ -147,6 +149,73 @@ CACHES = {
         "KEY_PREFIX": "palisade",
     }
 }
+
+
+# Rate limits (A11). Quotas are "LIMIT/SECONDS,..." (fixed windows of Redis time); every
+# request counts under "default" per principal (and organisation), public endpoints also
+# under their own stricter policy. fail_open: whether requests pass when Redis is unreachable.
+def _quotas(var: str, default: str) -> list[tuple[int, int]]:
+    quotas = []
+    for item in env.str(var, default=default).split(","):
+        limit, _, seconds = item.strip().partition("/")
+        if not (limit.isdigit() and seconds.isdigit() and int(limit) > 0 and int(seconds) > 0):
+            raise ImproperlyConfigured(f"{var} must be LIMIT/SECONDS[,LIMIT/SECONDS...].")
+        quotas.append((int(limit), int(seconds)))
+    return quotas
+
+
+# The test profile counts nothing, so tests are not throttled by each other's traffic;
+# tests/ratelimits switches it on.
+PALISADE_RATELIMIT_ENABLED = env.bool("PALISADE_RATELIMIT_ENABLED", default=PALISADE_ENV != "test")
+PALISADE_RATELIMIT_KEY_PREFIX = env.str("PALISADE_RATELIMIT_KEY_PREFIX", default="palisade:rl")
+PALISADE_RATELIMIT_REDIS_TIMEOUT_SECONDS = env.float(
+    "PALISADE_RATELIMIT_REDIS_TIMEOUT_SECONDS", default=0.25
+)
+PALISADE_RATELIMIT_POLICIES = {
+    "default": {
+        "quotas": _quotas("PALISADE_RATELIMIT_DEFAULT", "3/1,200/60,800/300"),
+        "fail_open": env.bool("PALISADE_RATELIMIT_DEFAULT_FAIL_OPEN", default=True),
+    },
+    "sign-in": {
+        "quotas": _quotas("PALISADE_RATELIMIT_SIGN_IN", "20/60,100/900"),
+        "fail_open": env.bool("PALISADE_RATELIMIT_SIGN_IN_FAIL_OPEN", default=False),
+    },
+    "public-form": {
+        "quotas": _quotas("PALISADE_RATELIMIT_PUBLIC_FORM", "10/60,30/3600"),
+        "fail_open": env.bool("PALISADE_RATELIMIT_PUBLIC_FORM_FAIL_OPEN", default=False),
+    },
+}
+# A user's requests across all organisations, as a multiple of the default quotas.
+PALISADE_RATELIMIT_ALL_ORGANIZATIONS_FACTOR = env.int(
+    "PALISADE_RATELIMIT_ALL_ORGANIZATIONS_FACTOR", default=4
+)
+# Failed sign-ins (ratelimits.sign_in): failures allowed per account and network, per network
+# and per account within the window; blocks of the first two start at BLOCK and double up to
+# the window; the account-wide delay starts at ACCOUNT_DELAY and doubles up to its cap.
+PALISADE_RATELIMIT_SIGN_IN_WINDOW_SECONDS = env.int(
+    "PALISADE_RATELIMIT_SIGN_IN_WINDOW_SECONDS", default=900
+)
+PALISADE_RATELIMIT_SIGN_IN_PAIR_FAILURES = env.int(
+    "PALISADE_RATELIMIT_SIGN_IN_PAIR_FAILURES", default=5
+)
+PALISADE_RATELIMIT_SIGN_IN_NETWORK_FAILURES = env.int(
+    "PALISADE_RATELIMIT_SIGN_IN_NETWORK_FAILURES", default=50
+)
+PALISADE_RATELIMIT_SIGN_IN_ACCOUNT_FAILURES = env.int(
+    "PALISADE_RATELIMIT_SIGN_IN_ACCOUNT_FAILURES", default=20
+)
+PALISADE_RATELIMIT_SIGN_IN_BLOCK_SECONDS = env.int(
+    "PALISADE_RATELIMIT_SIGN_IN_BLOCK_SECONDS", default=60
+)
+PALISADE_RATELIMIT_SIGN_IN_ACCOUNT_DELAY_SECONDS = env.int(
+    "PALISADE_RATELIMIT_SIGN_IN_ACCOUNT_DELAY_SECONDS", default=1
+)
+PALISADE_RATELIMIT_SIGN_IN_ACCOUNT_DELAY_MAX_SECONDS = env.int(
+    "PALISADE_RATELIMIT_SIGN_IN_ACCOUNT_DELAY_MAX_SECONDS", default=30
+)
+PALISADE_RATELIMIT_SIGN_IN_KNOWN_NETWORK_DAYS = env.int(
+    "PALISADE_RATELIMIT_SIGN_IN_KNOWN_NETWORK_DAYS", default=30
+)
 
 
 def _celery_url(redis_url: str) -> str:
@@ -243,6 +312,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Palisade <no-reply@p
 PALISADE_PORTAL_URL = env.str("PALISADE_PORTAL_URL", default=f"http://{PORTAL_HOST}:8000")
 
 AUTH_USER_MODEL = "accounts.User"
+# A11: Django's ModelBackend behind the failed sign-in throttle.
+AUTHENTICATION_BACKENDS = ["ratelimits.backends.ThrottledModelBackend"]
 PASSWORD_HASHERS = ["accounts.hashers.OwaspArgon2idHasher"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -332,10 +403,23 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+
+def _not_rate_limited(record) -> bool:
+    # A11: Django logs every 4xx; a refused flood must not become a flood of log lines.
+    return getattr(record, "status_code", None) != 429
+
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "not_rate_limited": {
+            "()": "django.utils.log.CallbackFilter",
+            "callback": _not_rate_limited,
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"django.request": {"filters": ["not_rate_limited"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 

@@ -76,10 +76,13 @@ def running(command: list[str], env: dict[str, str], what: str, ready: Callable[
 
 
 @contextmanager
-def gunicorn(env: dict[str, str]) -> Iterator[str]:
-    """One sync worker, so consecutive requests share one process and one DB connection."""
+def gunicorn(env: dict[str, str], *, workers: int = 1, threads: int = 1) -> Iterator[str]:
+    """By default one sync worker, so consecutive requests share one process and one DB
+    connection; more workers and threads serve requests in parallel (threads > 1 makes them
+    gthread workers)."""
     port = free_port()
-    command = [str(BIN / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1"]
+    command = [str(BIN / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{port}"]
+    command += ["-w", str(workers), "--threads", str(threads)]
     with running(command, env, "gunicorn", lambda: port_open(port)):
         yield f"http://127.0.0.1:{port}"
 
