@@ -41,6 +41,10 @@ def parse_address(value: str) -> IPAddress | None:
         return None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None:
+        # A zone id names an interface of the host that saw the address, not the client,
+        # and comes in any text (A11: a forwarded one overflowed the audit log's ip column).
+        return ipaddress.IPv6Address(int(address))
     return address
 
 

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
+from config import network
 from ratelimits.limiter import outage_log
 from ratelimits.policies import ENDPOINT_POLICIES, EXEMPT_URL_NAMES, url_name
 from tenants.middleware import ORG_PATH
@@ -232,3 +233,19 @@ def test_A11_refusals_are_not_logged_one_line_each(member, settings, caplog):
             assert member.get(SITES_API).status_code == 429
         assert member.get("/api/v1/o/alpha/sites/999999/").status_code == 429
     assert caplog.records == []
+
+
+@pytest.fixture
+def behind_a_trusted_proxy(settings):
+    settings.PALISADE_TRUSTED_PROXIES = ["198.51.100.0/24"]
+    network._trusted_networks.cache_clear()
+    yield
+    network._trusted_networks.cache_clear()
+
+
+def test_A11_a_forwarded_zone_id_is_dropped_not_stored(member_of_a, behind_a_trusted_proxy):
+    forwarded = "fe80::1%" + "z" * 50  # parses as an address, longer than any stored one
+    client = browser("198.51.100.1", HTTP_X_FORWARDED_FOR=forwarded)
+    response = client.post("/accounts/login/", {"username": member_of_a.email, "password": "x"})
+    assert response.status_code == 200  # the form again, its failure audited from fe80::1
+    assert network.client_ip(response.wsgi_request) == "fe80::1"
