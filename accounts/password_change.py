@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
 from accounts.services import password_change
+from rbac.permissions import signed_in_only
 
 
 class PasswordChangeForm(forms.Form):
@@ -39,6 +40,7 @@ class PasswordChangeForm(forms.Form):
         return data
 
 
+@signed_in_only
 @never_cache
 @login_required
 def password_change_view(request):

@@ -26,6 +26,7 @@ from accounts.second_factors.verification import (
     passkey_attempt,
     passkey_options_response,
 )
+from rbac.permissions import public
 from tenants.ip_allowlist import SIGN_IN_REFUSED
 
 STATE_REJECTED = (
@@ -46,6 +47,7 @@ def _landing(next_url: str) -> str:
     return next_url or resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
+@public
 @sensitive_post_parameters()
 @never_cache
 def sign_in_password(request: HttpRequest) -> HttpResponse:
@@ -120,6 +122,7 @@ def _signed_in(request: HttpRequest, pending: sign_in.PendingSignIn, device, res
     return response
 
 
+@public
 @sensitive_post_parameters()
 @never_cache
 def sign_in_second_factor(request: HttpRequest) -> HttpResponse:
@@ -145,6 +148,7 @@ def sign_in_second_factor(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/second_factor.html", context, status=status)
 
 
+@public
 @require_POST
 @never_cache
 def sign_in_passkey_options(request: HttpRequest) -> HttpResponse:
@@ -155,6 +159,7 @@ def sign_in_passkey_options(request: HttpRequest) -> HttpResponse:
     return passkey_options_response(request, pending.user)
 
 
+@public
 @require_POST
 @never_cache
 def sign_in_passkey_verify(request: HttpRequest) -> HttpResponse:

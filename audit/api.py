@@ -13,11 +13,9 @@ from audit.exports import FORMATS, MIN_PURPOSE_LENGTH, audit_export_request, exp
 from audit.models import AuditCheckpoint, AuditEvent, AuditSink
 from audit.verification import verify_organization_log
 from keys.providers import KeyUnavailable
-from rbac.permissions import roles_permission
 from tokens.scopes import token_scopes
 
 # Interim until the RBAC issue (Z3 ``audit_log.view``): owners and admins read the log.
-AuditLogReaders = roles_permission("audit_log", "owner", "admin")
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
@@ -49,7 +47,7 @@ class AuditEventListAPI(ListAPIView):
 
     serializer_class = AuditEventSerializer
     pagination_class = EventPagination
-    permission_classes = [AuditLogReaders]
+    required_permission = "audit_log.view"
     required_scopes = token_scopes(read="audit_log:read")
 
     def get_queryset(self):
@@ -81,7 +79,7 @@ class EntityTimelineAPI(AuditEventListAPI):
 class AuditVerifyAPI(APIView):
     """Walks the organisation's whole log now: OK, or the first bad event and why (L3)."""
 
-    permission_classes = [AuditLogReaders]
+    required_permission = "audit_log.view"
     required_scopes = token_scopes(read="audit_log:read")
 
     def get(self, request, org_slug: str):
@@ -105,7 +103,7 @@ class CheckpointListAPI(APIView):
     """Every signed checkpoint (L9), for the organisation to download and keep, with the
     platform public key that verifies them."""
 
-    permission_classes = [AuditLogReaders]
+    required_permission = "audit_log.view"
     required_scopes = token_scopes(read="audit_log:read")
 
     def get(self, request, org_slug: str):
@@ -127,7 +125,7 @@ class AuditProofAPI(APIView):
     """RFC 9162 proofs against a signed checkpoint: ``?seq=&tree_size=`` for inclusion,
     ``?old_size=&tree_size=`` for consistency between two checkpoints."""
 
-    permission_classes = [AuditLogReaders]
+    required_permission = "audit_log.view"
     required_scopes = token_scopes(read="audit_log:read")
 
     def get(self, request, org_slug: str):
@@ -158,7 +156,7 @@ class AuditExportAPI(APIView):
     """POST ``{format, purpose}``: the export streams back; the request is itself an audit
     event (L6)."""
 
-    permission_classes = [AuditLogReaders]
+    required_permission = "audit_log.export"
     required_scopes = token_scopes(write="audit_log:export")
 
     def post(self, request, org_slug: str):
@@ -175,7 +173,6 @@ class AuditExportAPI(APIView):
 
 
 # L8: streaming settings are as sensitive as the log they send out.
-AuditSinkManagers = roles_permission("audit_sinks", "owner", "admin")
 
 
 class AuditSinkSerializer(serializers.ModelSerializer):
@@ -225,7 +222,7 @@ class AuditSinkListAPI(ListAPIView):
 
     serializer_class = AuditSinkSerializer
     pagination_class = SinkPagination
-    permission_classes = [AuditSinkManagers]
+    required_permission = "audit_log.manage"
     required_scopes = token_scopes(read="audit_sinks:read", write="audit_sinks:write")
 
     def get_queryset(self):
@@ -245,7 +242,7 @@ class AuditSinkListAPI(ListAPIView):
 class AuditSinkDetailAPI(APIView):
     """GET: one sink and its delivery status. DELETE: stop streaming to it."""
 
-    permission_classes = [AuditSinkManagers]
+    required_permission = "audit_log.manage"
     required_scopes = token_scopes(read="audit_sinks:read", write="audit_sinks:write")
 
     def get(self, request, org_slug: str, sink_id: int):

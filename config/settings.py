@@ -88,6 +88,8 @@ MIDDLEWARE = [
     "audit.middleware.AuditContextMiddleware",
     # A17: an API token reaches only views that declare a scope it holds.
     "tokens.middleware.ApiTokenScopeMiddleware",
+    # Z1: a view that declares no permission answers 403; declared permissions are checked.
+    "rbac.middleware.DeclaredPermissionMiddleware",
 ]
 # Peers whose X-Forwarded-For / X-Request-ID are believed (CIDRs); nobody by default.
 PALISADE_TRUSTED_PROXIES = env.list("PALISADE_TRUSTED_PROXIES", default=[])

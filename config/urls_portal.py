@@ -10,6 +10,7 @@ from audit import api as audit_api
 from config.converters import EntityTypeConverter, RowIdConverter
 from config.health import liveness
 from portal import views as portal_views
+from rbac.permissions import public
 from tenants import api as tenants_api
 from tenants.views import invitation_accept_view, ip_allowlist_break_glass_page
 from tokens import api as tokens_api
@@ -114,7 +115,7 @@ urlpatterns = [
         accounts_views.sign_in_passkey_verify,
         name="sign-in-passkey-verify",
     ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", public(auth_views.LogoutView.as_view()), name="logout"),
     path("orgs/", portal_views.organization_choose, name="organization-choose"),
     path("account/password/", password_change_view, name="password-change"),
     path("account/security/", include(second_factor_urls.pages)),

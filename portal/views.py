@@ -1,9 +1,11 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
+from rbac.permissions import public, signed_in_only
 from tenants.selectors import memberships_for_user
 
 
+@signed_in_only
 @login_required
 def organization_choose(request):
     """After sign-in: one organisation routes straight in, several are offered (A16)."""
@@ -13,6 +15,7 @@ def organization_choose(request):
     return render(request, "portal/organization_choose.html", {"memberships": memberships})
 
 
+@public
 def home(request):
     if request.user.is_authenticated:
         return redirect("organization-choose")

@@ -1,60 +1,89 @@
-"""Interim role checks for organisation endpoints, until the RBAC issue replaces them with
-declared permissions (Z1). Fail closed: a view must name the roles it admits."""
+"""How every view of every site declares what it needs (Z1), and the one check that
+enforces it (``rbac.middleware.DeclaredPermissionMiddleware``).
 
-from collections.abc import Callable
-from functools import wraps
+- DRF views: ``required_permission = "audit_log.view"``, or a mapping per HTTP method
+  (``{"GET": "settings.view", "POST": "settings.manage"}``); a method the mapping leaves out
+  is refused.
+- HTML views: ``@requires("site.view")``.
+- Views open to anyone (sign-in, invitation acceptance, health check): ``@public``. Views
+  that need only a signed-in user and no organisation permission (account pages, second
+  factors, password change): ``@signed_in_only``. Both work on functions and classes.
 
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
-from rest_framework.permissions import BasePermission
+A view with none of these answers 403, and a test walks every URL of every site (Z1).
+"""
 
-from audit.services import audit_event_record_durably
+from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
 
-class OrganizationRolePermission(BasePermission):
-    """Admits members whose membership role is in ``allowed_roles``; a refusal on a sensitive
-    resource is itself an audit event (L1)."""
+from rbac.registry import permission
 
-    allowed_roles: frozenset[str] = frozenset()
-    resource = ""
+PUBLIC = "public"
+SIGNED_IN_ONLY = "signed_in_only"
+PERMISSION = "permission"
 
-    def has_permission(self, request, view) -> bool:
-        membership = getattr(request, "membership", None)
-        if membership is not None and membership.role in self.allowed_roles:
-            return True
-        if membership is not None:
-            audit_event_record_durably(
-                request,
-                action="access.denied",
-                entity_type=self.resource,
-                changes={"path": [None, request.path], "method": [None, request.method]},
-            )
-        return False
+V = TypeVar("V")
 
 
-View = Callable[..., HttpResponse]
+@dataclass(frozen=True)
+class Declaration:
+    kind: str  # PUBLIC, SIGNED_IN_ONLY or PERMISSION
+    # PERMISSION only: the permission per method; "*" stands for every method.
+    by_method: Mapping[str, str] | None = None
+
+    def permission_for(self, method: str) -> str | None:
+        assert self.by_method is not None
+        if method in self.by_method:
+            return self.by_method[method]
+        if method == "HEAD" and "GET" in self.by_method:
+            return self.by_method["GET"]
+        return self.by_method.get("*")
 
 
-def roles_permission(resource: str, *roles: str) -> type[OrganizationRolePermission]:
-    return type(
-        f"{resource.title().replace('_', '')}RolePermission",
-        (OrganizationRolePermission,),
-        {"allowed_roles": frozenset(roles), "resource": resource},
-    )
+def _by_method(required: str | Mapping[str, str]) -> Mapping[str, str]:
+    if isinstance(required, str):
+        return {"*": permission(required)}
+    return {method.upper(): permission(name) for method, name in required.items()}
 
 
-def roles_required(resource: str, *roles: str) -> Callable[[View], View]:
-    """The same check for an organisation's HTML views: other members get a 403, recorded
-    as ``access.denied`` (L1)."""
-    permission = roles_permission(resource, *roles)()
+def _mark(view: V, declaration: Declaration) -> V:
+    view.rbac_declaration = declaration  # type: ignore[attr-defined]
+    return view
 
-    def decorator(view: View) -> View:
-        @wraps(view)
-        def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if not permission.has_permission(request, view):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
 
-        return checked
+def public(view: V) -> V:
+    return _mark(view, Declaration(PUBLIC))
 
-    return decorator
+
+def signed_in_only(view: V) -> V:
+    return _mark(view, Declaration(SIGNED_IN_ONLY))
+
+
+def requires(required: str | Mapping[str, str]) -> Callable[[V], V]:
+    """An organisation view needs this permission (or one per method); checked at import."""
+    declaration = Declaration(PERMISSION, _by_method(required))
+    return lambda view: _mark(view, declaration)
+
+
+def view_class_of(callback) -> type | None:
+    return getattr(callback, "view_class", None) or getattr(callback, "cls", None)
+
+
+def declaration_of(callback) -> Declaration | None:
+    """The declaration of a URL's callback: on the function, or on its (DRF) view class as
+    ``rbac_declaration`` or ``required_permission``; None when undeclared."""
+    declared = getattr(callback, "rbac_declaration", None)
+    if declared is not None:
+        return declared
+    view_class = view_class_of(callback)
+    if view_class is None:
+        return None
+    declared = getattr(view_class, "rbac_declaration", None)
+    if declared is not None:
+        return declared
+    required = getattr(view_class, "required_permission", None)
+    if required:
+        return Declaration(PERMISSION, _by_method(required))
+    return None

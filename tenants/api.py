@@ -9,15 +9,13 @@ from rest_framework.views import APIView
 from accounts.second_factors.selectors import has_second_factor
 from accounts.sign_in import recently_verified
 from config.network import client_ip
-from rbac.permissions import roles_permission
 from tenants import ip_allowlist
 from tenants.invitations import invitation_create, invitation_revoke
 from tenants.models import Invitation, IpAllowlistEntry, Membership
 from tenants.services import member_create_with_password
 from tokens.scopes import token_scopes
 
-# Interim until the RBAC issue (Z3 ``user.create``): owners and admins manage people.
-PeopleManagers = roles_permission("user", "owner", "admin")
+# Z3: people (invitations, members) are managed with ``user.manage`` (owners, admins).
 
 
 class InvitationSerializer(serializers.ModelSerializer):
@@ -46,7 +44,7 @@ class InvitationListCreateAPI(ListCreateAPIView):
 
     serializer_class = InvitationSerializer
     pagination_class = InvitationPagination
-    permission_classes = [PeopleManagers]
+    required_permission = "user.manage"
     required_scopes = token_scopes(read="invitations:read", write="invitations:write")
 
     def get_queryset(self):
@@ -62,7 +60,7 @@ class InvitationListCreateAPI(ListCreateAPIView):
 
 
 class InvitationRevokeAPI(APIView):
-    permission_classes = [PeopleManagers]
+    required_permission = "user.manage"
     required_scopes = token_scopes(write="invitations:write")
 
     def delete(self, request, org_slug: str, invitation_id: int):
@@ -79,7 +77,7 @@ class MemberCreateSerializer(serializers.Serializer):
 class MemberCreateAPI(APIView):
     """Creates an account with an admin-chosen password, to be changed at first sign-in."""
 
-    permission_classes = [PeopleManagers]
+    required_permission = "user.manage"
     required_scopes = token_scopes(write="members:write")
 
     def post(self, request, org_slug: str):
@@ -93,8 +91,6 @@ class MemberCreateAPI(APIView):
 
 
 # A12: owners and admins manage the allowlist; only owners may break the glass.
-AllowlistManagers = roles_permission("ip_allowlist", Membership.Role.OWNER, Membership.Role.ADMIN)
-AllowlistOwners = roles_permission("ip_allowlist", Membership.Role.OWNER)
 
 
 class IpAllowlistEntrySerializer(serializers.ModelSerializer):
@@ -142,7 +138,11 @@ class IpAllowlistAPI(APIView):
     confirm_broad}`` adds one; PUT ``{entries: [{cidr, label}], confirm_broad}`` replaces the
     list (``[]`` lifts the restriction). Changes that would lock the caller out are 400s."""
 
-    permission_classes = [AllowlistManagers]
+    required_permission = {
+        "GET": "settings.view",
+        "POST": "settings.manage",
+        "PUT": "settings.manage",
+    }
     required_scopes = token_scopes(read="ip_allowlist:read", write="ip_allowlist:write")
 
     def get(self, request, org_slug: str):
@@ -169,7 +169,7 @@ class IpAllowlistAPI(APIView):
 
 
 class IpAllowlistEntryAPI(APIView):
-    permission_classes = [AllowlistManagers]
+    required_permission = "settings.manage"
     required_scopes = token_scopes(write="ip_allowlist:write")
 
     def delete(self, request, org_slug: str, entry_id: int):
@@ -181,7 +181,7 @@ class IpAllowlistEntryAPI(APIView):
 class IpAllowlistResumeAPI(APIView):
     """POST: enforces a suspended allowlist again (the caller must be inside it)."""
 
-    permission_classes = [AllowlistManagers]
+    required_permission = "settings.manage"
     required_scopes = token_scopes(write="ip_allowlist:write")
 
     def post(self, request, org_slug: str):
@@ -194,7 +194,8 @@ class IpAllowlistBreakGlassAPI(APIView):
     middleware lets an owner's POST here through). Owners with a second factor must have
     verified it recently, so a stolen session alone cannot do it."""
 
-    permission_classes = [AllowlistOwners]
+    # Owners only: no other default role holds organization.manage (A12).
+    required_permission = "organization.manage"
 
     def post(self, request, org_slug: str):
         if has_second_factor(request.user) and not recently_verified(request):

@@ -17,7 +17,7 @@ from accounts.models import User
 from accounts.second_factors.selectors import has_second_factor
 from accounts.sign_in import recently_verified
 from config.network import client_ip
-from rbac.permissions import roles_required
+from rbac.permissions import public, requires
 from tenants.invitations import (
     InvitationRefused,
     invitation_accept,
@@ -26,7 +26,6 @@ from tenants.invitations import (
     invitation_verify_code,
 )
 from tenants.ip_allowlist import ip_allowlist_break_glass, network_refused_page
-from tenants.models import Membership
 
 
 class CodeForm(forms.Form):
@@ -61,6 +60,7 @@ def _refused(request, refusal: InvitationRefused):
     return render(request, "invitations/refused.html", {"message": str(refusal)}, status=410)
 
 
+@public
 @never_cache
 @require_http_methods(["GET", "POST"])
 def invitation_accept_view(request, link_token: str):
@@ -113,8 +113,8 @@ def _password_step(request, link_token: str, invitation):
     return redirect("login")
 
 
+@requires("organization.manage")  # owners only (A12)
 @require_POST
-@roles_required("ip_allowlist", Membership.Role.OWNER)
 def ip_allowlist_break_glass_page(request, org_slug: str):
     """The break-glass form on the refusal page (A12): a locked-out owner in a browser needs
     no API client. Same rules as the API: a stated reason, a recent second factor."""

@@ -20,6 +20,7 @@ from accounts.second_factors.services import (
 )
 from accounts.second_factors.verification import CODE_METHODS, MAX_CODE_LENGTH, masked_email
 from config.network import client_ip
+from rbac.permissions import public
 from tenants.ip_allowlist import SIGN_IN_REFUSED, sign_in_network_refused
 from tokens import selectors
 from tokens.models import ApiToken
@@ -87,6 +88,7 @@ class ApiTokenListAPI(APIView):
     tokens only: an API token cannot list or mint tokens (it declares no scope)."""
 
     permission_classes = [IsAuthenticated]
+    required_permission = {"GET": "api_token.view", "POST": "api_token.create"}
 
     def get(self, request, org_slug: str):
         paginator = ApiTokenPagination()
@@ -115,6 +117,7 @@ class ApiTokenDetailAPI(APIView):
     owners. Another member's token is a 404."""
 
     permission_classes = [IsAuthenticated]
+    required_permission = "api_token.delete"
 
     def delete(self, request, org_slug: str, token_id: int):
         api_token = selectors.access_api_token(request.membership, token_id)
@@ -153,6 +156,7 @@ def _refused(detail: str, code: str, status_code: int = 401, **extra) -> Respons
     return response
 
 
+@public
 class TokenSignInAPI(APIView):
     """POST ``{email, password}`` (and ``method`` and ``code`` when the person has a second
     factor: ``totp``, ``email`` or ``recovery_code``; ``method: email_send`` mails a code
@@ -207,6 +211,7 @@ class TokenSignInAPI(APIView):
         return _with_tokens(token_mode_sign_in(user=user, second_factor=second_factor))
 
 
+@public
 class TokenRefreshAPI(APIView):
     """POST with the refresh cookie: a new access token and a new refresh cookie; the
     presented refresh token is spent (A8). A spent one presented again revokes its family."""
@@ -222,6 +227,7 @@ class TokenRefreshAPI(APIView):
         return _with_tokens(pair)
 
 
+@public
 class TokenSignOutAPI(APIView):
     """POST with the refresh cookie: ends its family (access tokens lapse within 60 s)."""
 

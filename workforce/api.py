@@ -25,6 +25,7 @@ class SitePagination(CursorPagination):
 
 class SiteListAPI(ListAPIView):
     serializer_class = SiteSerializer
+    required_permission = "site.view"
     required_scopes = token_scopes(read="sites:read")
     pagination_class = SitePagination
 
@@ -34,6 +35,7 @@ class SiteListAPI(ListAPIView):
 
 class SiteDetailAPI(RetrieveAPIView):
     serializer_class = SiteSerializer
+    required_permission = "site.view"
     required_scopes = token_scopes(read="sites:read")
 
     def get_object(self):

@@ -59,6 +59,7 @@ from accounts.second_factors.verification import (
     passkey_options_response,
     posted_json,
 )
+from rbac.permissions import signed_in_only
 
 TOTP_ISSUER = "Palisade"
 
@@ -113,6 +114,7 @@ def _show_recovery_codes(request: HttpRequest, new_codes: list[str], *, first: b
     )
 
 
+@signed_in_only
 @login_required
 @never_cache
 def security(request: HttpRequest) -> HttpResponse:
@@ -125,6 +127,7 @@ def _qr_svg(uri: str) -> str:
     return mark_safe(segno.make(uri, error="m").svg_inline(scale=4, title="QR code"))  # noqa: S308
 
 
+@signed_in_only
 @sensitive_post_parameters()
 @verified_session_required
 def totp_setup(request: HttpRequest) -> HttpResponse:
@@ -157,6 +160,7 @@ def totp_setup(request: HttpRequest) -> HttpResponse:
     return render(request, "account/totp_setup.html", context, status=status)
 
 
+@signed_in_only
 @sensitive_post_parameters()
 @verified_session_required
 def email_setup(request: HttpRequest) -> HttpResponse:
@@ -184,17 +188,20 @@ def email_setup(request: HttpRequest) -> HttpResponse:
     return render(request, "account/email_setup.html", context, status=status)
 
 
+@signed_in_only
 @verified_session_required
 def passkey_setup(request: HttpRequest) -> HttpResponse:
     return render(request, "account/passkeys.html", {"overview": security_overview(request.user)})
 
 
+@signed_in_only
 @require_POST
 @verified_session_required
 def passkey_registration_options(request: HttpRequest) -> HttpResponse:
     return JsonResponse(passkeys.registration_options(request, request.user))
 
 
+@signed_in_only
 @require_POST
 @verified_session_required
 def passkey_registration_complete(request: HttpRequest) -> HttpResponse:
@@ -221,6 +228,7 @@ def passkey_registration_complete(request: HttpRequest) -> HttpResponse:
     return JsonResponse(data)
 
 
+@signed_in_only
 @require_POST
 @verified_session_required
 def recovery_codes(request: HttpRequest) -> HttpResponse:
@@ -233,6 +241,7 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
     return _show_recovery_codes(request, new_codes, first=False)
 
 
+@signed_in_only
 @require_POST
 @recent_second_factor_required
 def second_factor_removal(request: HttpRequest, method: str, device_id: int) -> HttpResponse:
@@ -255,6 +264,7 @@ def _after_step_up(request: HttpRequest) -> str:
     return reverse("security")
 
 
+@signed_in_only
 @sensitive_post_parameters()
 @login_required
 @never_cache
@@ -284,6 +294,7 @@ def step_up(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/second_factor.html", context, status=status)
 
 
+@signed_in_only
 @require_POST
 @login_required
 @never_cache
@@ -291,6 +302,7 @@ def step_up_passkey_options(request: HttpRequest) -> HttpResponse:
     return passkey_options_response(request, request.user)
 
 
+@signed_in_only
 @require_POST
 @login_required
 @never_cache

@@ -12,8 +12,7 @@ from accounts.models import UserSession
 from accounts.sessions import services
 from accounts.sessions.selectors import access_own_session, open_sessions_of
 from accounts.sessions.store import RECORD_ID
-from rbac.permissions import roles_permission
-from tenants.models import Membership
+from rbac.permissions import signed_in_only
 
 
 class UserSessionSerializer(serializers.ModelSerializer):
@@ -28,6 +27,7 @@ class UserSessionSerializer(serializers.ModelSerializer):
         return record.pk == self.context["request"].session.get(RECORD_ID)
 
 
+@signed_in_only
 class SessionListAPI(APIView):
     """GET: the caller's open sessions. Any signed-in user, their own only."""
 
@@ -40,6 +40,7 @@ class SessionListAPI(APIView):
         )
 
 
+@signed_in_only
 class SessionDetailAPI(APIView):
     """DELETE: ends one of the caller's sessions (the current one: signs out). Any signed-in
     user; another user's session is a 404."""
@@ -55,6 +56,7 @@ class SessionDetailAPI(APIView):
         return Response(status=204)
 
 
+@signed_in_only
 class SessionEndOthersAPI(APIView):
     """POST: ends every session of the caller but this one. Any signed-in user."""
 
@@ -71,10 +73,8 @@ class OrganizationSignOutAPI(APIView):
     """POST: signs every member of the organisation out of every session but the caller's
     current one (A10). The organisation's owners and admins only."""
 
-    permission_classes = [
-        IsAuthenticated,
-        roles_permission("sessions", Membership.Role.OWNER, Membership.Role.ADMIN),
-    ]
+    permission_classes = [IsAuthenticated]
+    required_permission = "session.manage"
 
     def post(self, request, org_slug: str):
         return Response({"sessions_ended": services.organization_sign_everyone_out()})

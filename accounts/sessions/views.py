@@ -13,12 +13,10 @@ from accounts.models import UserSession
 from accounts.sessions import services
 from accounts.sessions.selectors import access_own_session, open_sessions_of
 from accounts.sessions.store import RECORD_ID
-from rbac.permissions import roles_required
-from tenants.models import Membership
-
-ORGANIZATION_ADMINS = (Membership.Role.OWNER, Membership.Role.ADMIN)
+from rbac.permissions import requires, signed_in_only
 
 
+@signed_in_only
 @login_required  # any signed-in user; only their own sessions
 def session_list(request: HttpRequest) -> HttpResponse:
     return render(
@@ -31,6 +29,7 @@ def session_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@signed_in_only
 @require_POST
 @login_required  # any signed-in user; another user's session is a 404
 def session_end(request: HttpRequest, session_id: int) -> HttpResponse:
@@ -43,6 +42,7 @@ def session_end(request: HttpRequest, session_id: int) -> HttpResponse:
     return redirect("account-sessions")
 
 
+@signed_in_only
 @require_POST
 @login_required  # any signed-in user; only their own sessions
 def session_end_others(request: HttpRequest) -> HttpResponse:
@@ -53,7 +53,7 @@ def session_end_others(request: HttpRequest) -> HttpResponse:
     return redirect("account-sessions")
 
 
-@roles_required("sessions", *ORGANIZATION_ADMINS)  # the organisation's owners and admins
+@requires("session.manage")  # the organisation's owners and admins
 def organization_sessions(request: HttpRequest, org_slug: str) -> HttpResponse:
     """Sign every member of the organisation out of every session (A10)."""
     if request.method == "POST":

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import logging
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, JsonResponse
+
+from audit.services import audit_event_record_durably
+from rbac.permissions import PUBLIC, SIGNED_IN_ONLY, declaration_of, view_class_of
+from rbac.registry import has_permission
+
+logger = logging.getLogger(__name__)
+
+DENIED = "You do not have permission to perform this action."
+
+
+def _is_api(view_func) -> bool:
+    from rest_framework.views import APIView
+
+    view_class = view_class_of(view_func)
+    return isinstance(view_class, type) and issubclass(view_class, APIView)
+
+
+class DeclaredPermissionMiddleware:
+    """Z1, fail closed: a view that declares nothing answers 403 (and is logged); a view
+    that declares a permission admits only members whose role holds it, and a refused
+    member is an ``access.denied`` audit event (L1). Runs last, after the tenant middleware
+    has found the membership and after the API token scope check (A17)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+        declaration = declaration_of(view_func)
+        if declaration is None:
+            logger.error(
+                "Refused %s %s: view %s declares no permission (Z1)",
+                request.method,
+                request.path,
+                getattr(view_func, "__qualname__", view_func),
+            )
+            return self._refuse(request, view_func)
+        if declaration.kind == PUBLIC:
+            return None
+        if declaration.kind == SIGNED_IN_ONLY:
+            # DRF views authenticate bearers themselves; their IsAuthenticated applies.
+            if not _is_api(view_func) and not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            return None
+        required = declaration.permission_for(request.method)
+        membership = getattr(request, "membership", None)
+        if membership is not None and required and has_permission(membership.role, required):
+            return None
+        if membership is not None:
+            audit_event_record_durably(
+                request,
+                action="access.denied",
+                entity_type=(required or "").split(".")[0],
+                changes={
+                    "path": [None, request.path],
+                    "method": [None, request.method],
+                    "permission": [None, required],
+                },
+            )
+        return self._refuse(request, view_func)
+
+    @staticmethod
+    def _refuse(request: HttpRequest, view_func):
+        if _is_api(view_func):
+            return JsonResponse({"detail": DENIED}, status=403)
+        raise PermissionDenied
