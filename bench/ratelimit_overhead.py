@@ -47,10 +47,10 @@ os.environ.update(
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
+from django.test.utils import override_settings  # noqa: E402
 
+from bench.request_costs import sql_and_redis_per_request  # noqa: E402
 from tests.factories import make_membership, make_organization, make_sites, make_user  # noqa: E402
 from tests.processes import gunicorn  # noqa: E402
 
@@ -118,27 +118,6 @@ def percentiles(samples: list[float]) -> str:
     return f"p50 {statistics.median(samples) * 1000:.2f} ms  p99 {p99 * 1000:.2f} ms"
 
 
-def per_request_costs(user) -> tuple[int, int]:
-    """SQL queries and Redis commands of one API read, in this process."""
-    client = Client(HTTP_HOST=settings.PORTAL_HOST)
-    client.force_login(user)
-    assert client.get(API).status_code == 200
-    commands = []
-    send = redis.connection.AbstractConnection.send_packed_command
-
-    def counted(self, command, check_health=True):
-        commands.append(command)
-        return send(self, command, check_health)
-
-    redis.connection.AbstractConnection.send_packed_command = counted
-    try:
-        with CaptureQueriesContext(connection) as captured:
-            assert client.get(API).status_code == 200
-    finally:
-        redis.connection.AbstractConnection.send_packed_command = send
-    return len(captured), len(commands)
-
-
 def main() -> None:
     organization = make_organization("Bench", "bench")
     make_sites(organization, 50, "Site")
@@ -182,9 +161,9 @@ def main() -> None:
                 get(base_url, cookie)
                 latencies[name].append(time.perf_counter() - started)
 
-    with_queries, with_redis = per_request_costs(member)
+    with_queries, with_redis = sql_and_redis_per_request(member, API)
     with override_settings(MIDDLEWARE=without.MIDDLEWARE):
-        without_queries, without_redis = per_request_costs(member)
+        without_queries, without_redis = sql_and_redis_per_request(member, API)
     print(f"API read ({API}), gunicorn 2 workers, {CLIENTS} client threads:")
     for name in variants:
         rounds = ", ".join(f"{rate:.0f}" for rate in rates[name])

@@ -24,7 +24,6 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import django
-import redis.connection
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -32,10 +31,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
+from django.test.utils import override_settings  # noqa: E402
 
+from bench.request_costs import sql_and_redis_per_request  # noqa: E402
 from tenants.context import tenant_context  # noqa: E402
 from tenants.models import Membership  # noqa: E402
 from tenants.services import membership_change_role  # noqa: E402
@@ -117,27 +116,6 @@ def request_latencies(environments: list[dict[str, str]], cookie: str) -> list[l
         return samples
 
 
-def queries_per_request(user) -> tuple[int, int]:
-    """SQL queries and Redis commands of one org API request, in this process."""
-    client = Client(HTTP_HOST=settings.PORTAL_HOST)
-    client.force_login(user)
-    client.get(API)
-    redis_commands = []
-    send = redis.connection.AbstractConnection.send_packed_command
-
-    def counted(self, command, check_health=True):
-        redis_commands.append(command)
-        return send(self, command, check_health)
-
-    redis.connection.AbstractConnection.send_packed_command = counted
-    try:
-        with CaptureQueriesContext(connection) as captured:
-            assert client.get(API).status_code == 200
-    finally:
-        redis.connection.AbstractConnection.send_packed_command = send
-    return len(captured), len(redis_commands)
-
-
 def check_cost(environment: dict[str, str], user) -> None:
     from bench import settings_without_session_checks as without
 
@@ -145,9 +123,9 @@ def check_cost(environment: dict[str, str], user) -> None:
     with_checks, without_checks = request_latencies(
         [environment, {**environment, "DJANGO_SETTINGS_MODULE": WITHOUT_SESSION_CHECKS}], cookie
     )
-    with_queries, with_redis = queries_per_request(user)
+    with_queries, with_redis = sql_and_redis_per_request(user, API)
     with override_settings(MIDDLEWARE=without.MIDDLEWARE):
-        without_queries, without_redis = queries_per_request(user)
+        without_queries, without_redis = sql_and_redis_per_request(user, API)
     added = statistics.median(with_checks) - statistics.median(without_checks)
     print(f"org API request through gunicorn, {LATENCY_ROUNDS} requests:")
     print(
