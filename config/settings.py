@@ -191,6 +191,11 @@ PALISADE_RATELIMIT_POLICIES = {
 PALISADE_RATELIMIT_ALL_ORGANIZATIONS_FACTOR = env.int(
     "PALISADE_RATELIMIT_ALL_ORGANIZATIONS_FACTOR", default=4
 )
+# Requests with a checksummed API token (not yet looked up, so possibly invented) from one
+# client network, as a multiple of the default quotas.
+PALISADE_RATELIMIT_BEARER_NETWORK_FACTOR = env.int(
+    "PALISADE_RATELIMIT_BEARER_NETWORK_FACTOR", default=4
+)
 # Failed sign-ins (ratelimits.sign_in): failures allowed per account and network, per network
 # and per account within the window; blocks of the first two start at BLOCK and double up to
 # the window; the account-wide delay starts at ACCOUNT_DELAY and doubles up to its cap.

@@ -4,13 +4,19 @@ Every request but health checks is counted under the ``default`` policy in the b
 principal: a signed-in user per organisation (``/o/<slug>/``, ``/api/v1/o/<slug>/``), so one
 organisation's traffic never uses up another's (T6), and also across all organisations at
 ``PALISADE_RATELIMIT_ALL_ORGANIZATIONS_FACTOR`` times the quotas, so inventing slugs does not
-multiply anyone's capacity; anonymous traffic per client network. Public endpoints are counted
+multiply anyone's capacity; anonymous traffic per client network. A bearer credential on the
+organisation API names its principal when it verifies without I/O: an access JWT its user
+(the same buckets as the user's session), an API token itself (per organisation, and, since
+a checksum can be forged, also per network in a generous bearer bucket, so invented tokens
+from one network stay bounded before any lookup); a malformed one counts per network.
+Public endpoints are counted
 a second time under a stricter named policy. The slug is read from the path, without a query:
 an unknown one simply gets a bucket of its own (the tenant middleware answers 404).
 """
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from dataclasses import dataclass
 
@@ -21,6 +27,7 @@ from django.urls import Resolver404, resolve
 from config.network import client_ip
 from ratelimits.limiter import Counter, Quota
 from tenants.middleware import ORG_PATH, SLUG
+from tokens.bearer import BearerRefused, bearer_presented, presented_credential
 
 DEFAULT = "default"
 SIGN_IN = "sign-in"
@@ -87,11 +94,51 @@ def url_name(request: HttpRequest) -> str | None:
         return None
 
 
-def principal(request: HttpRequest) -> str:
+@dataclass(frozen=True)
+class Principal:
+    """Who a request is counted as: ``key`` names the buckets; ``per_organization`` counts it
+    per organisation of the path (and, for users, across all of them); ``bearer_network`` is
+    the client network of an API token, which is only checksummed so far."""
+
+    key: str
+    per_organization: bool = False
+    all_organizations: bool = False
+    bearer_network: str | None = None
+
+
+def _bearer_principal(request: HttpRequest) -> Principal | None:
+    """The principal of a bearer credential on the organisation API that verifies without I/O
+    (``tokens.bearer.presented_credential``, as the tenant middleware checks it); None for
+    no credential or a malformed or invalid one (counted as today: per network)."""
+    match = ORG_PATH.match(request.path_info)
+    if match is None or not match["api"] or not bearer_presented(request):
+        return None
+    try:
+        credential = presented_credential(request)
+    except BearerRefused:
+        return None
+    if credential is None:
+        return None
+    if credential.access is not None:
+        # Signed by us: its user, sharing the buckets of that user's sessions.
+        return Principal(
+            f"user:{credential.access.user_id}", per_organization=True, all_organizations=True
+        )
+    # A short hash of the token's digest: the key says nothing a lookup could use.
+    token = hashlib.sha256(credential.api_token.digest).hexdigest()[:16]
+    return Principal(
+        f"token:{token}", per_organization=True, bearer_network=client_network(request)
+    )
+
+
+def principal(request: HttpRequest) -> Principal:
+    bearer = _bearer_principal(request)
+    if bearer is not None:
+        return bearer
     user = request.user
     if user.is_authenticated:
-        return f"user:{user.pk}"
-    return f"net:{client_network(request)}"
+        return Principal(f"user:{user.pk}", per_organization=True, all_organizations=True)
+    return Principal(f"net:{client_network(request)}")
 
 
 @dataclass(frozen=True)
@@ -114,26 +161,37 @@ class Bucket:
 def buckets_for(request: HttpRequest, endpoint_policy: str | None) -> list[Bucket]:
     default = policy(DEFAULT)
     who = principal(request)
-    if request.user.is_authenticated:
+    if who.per_organization:
         match = ORG_PATH.match(request.path_info)
         slug = match["slug"] if match is not None and SLUG.match(match["slug"]) else ""
-        buckets = [
-            # T6: each organisation has buckets of its own; "-" is outside any organisation.
-            Bucket(default, f"{DEFAULT}:{who}:org:{slug or '-'}"),
+        # T6: each organisation has buckets of its own; "-" is outside any organisation.
+        buckets = [Bucket(default, f"{DEFAULT}:{who.key}:org:{slug or '-'}")]
+    else:
+        buckets = [Bucket(default, f"{DEFAULT}:{who.key}")]
+    if who.all_organizations:
+        buckets.append(
             Bucket(
                 default,
-                f"{DEFAULT}:{who}:all",
+                f"{DEFAULT}:{who.key}:all",
                 settings.PALISADE_RATELIMIT_ALL_ORGANIZATIONS_FACTOR,
                 'scope="all-organizations"',
-            ),
-        ]
-    else:
-        buckets = [Bucket(default, f"{DEFAULT}:{who}")]
+            )
+        )
+    if who.bearer_network is not None:
+        # Any checksummed token from this network, counted in the same script call.
+        buckets.append(
+            Bucket(
+                default,
+                f"{DEFAULT}:bearer-net:{who.bearer_network}",
+                settings.PALISADE_RATELIMIT_BEARER_NETWORK_FACTOR,
+                'scope="bearer-network"',
+            )
+        )
     if endpoint_policy:
         buckets.append(
             Bucket(
                 policy(endpoint_policy),
-                f"{endpoint_policy}:{who}",
+                f"{endpoint_policy}:{who.key}",
                 1,
                 f'policy="{endpoint_policy}"',
             )

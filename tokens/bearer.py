@@ -114,10 +114,25 @@ def bearer_presented(request: HttpRequest) -> bool:
 
 
 def presented_credential(request: HttpRequest) -> BearerCredential | None:
-    """The request's bearer credential checked without I/O; None when it presents none."""
+    """The request's bearer credential checked without I/O; None when it presents none.
+
+    Checked once per request: the rate limits (A11) and the tenant middleware both ask."""
     header = request.META.get("HTTP_AUTHORIZATION")
     if header is None:
         return None
+    checked = getattr(request, "_bearer_checked", None)
+    if checked is None or checked[0] != header:
+        try:
+            checked = (header, _checked_credential(header))
+        except BearerRefused as refused:
+            checked = (header, refused)
+        request._bearer_checked = checked
+    if isinstance(checked[1], BearerRefused):
+        raise checked[1]
+    return checked[1]
+
+
+def _checked_credential(header: str) -> BearerCredential:
     if len(header) > MAX_AUTHORIZATION_LENGTH:
         raise _invalid()
     match = AUTHORIZATION.fullmatch(header)
