@@ -1,12 +1,10 @@
 from django.contrib.auth.password_validation import validate_password
-from django.db import models, transaction
+from django.db import transaction
 
 from accounts.models import User, UserSession
 from accounts.sessions.services import user_sessions_revoke
-from audit.context import Actor, acting_as, current_actor, user_actor
-from audit.services import Changes, audit_event_record
-from tenants.context import tenant_context
-from tenants.selectors import organizations_for_user
+from audit.context import current_actor
+from audit.services import record_in_each_organisation
 
 
 @transaction.atomic
@@ -46,19 +44,3 @@ def user_deactivate(*, user: User) -> User:
     record_in_each_organisation(user, "user.deactivated", current_actor())
     user_sessions_revoke(user=user, reason=UserSession.EndReason.DEACTIVATED)
     return user
-
-
-def record_in_each_organisation(
-    user: User,
-    action: str,
-    actor: Actor | None = None,
-    *,
-    entity: models.Model | None = None,
-    changes: Changes | None = None,
-) -> None:
-    """Events about a person (sign-in, password, second factors) belong to every organisation
-    they are a member of, since they happen outside any one organisation. ``entity`` defaults
-    to the person."""
-    for organization in organizations_for_user(user):
-        with tenant_context(organization), acting_as(actor or user_actor(user)):
-            audit_event_record(action=action, entity=entity or user, changes=changes)

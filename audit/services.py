@@ -12,11 +12,12 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from audit import chain
-from audit.context import Actor, acting_as, current_actor, current_origin
+from audit.context import Actor, acting_as, current_actor, current_origin, user_actor
 from audit.models import AuditEvent
 from audit.stream_dispatch import deliver_after_commit
 from keys.keyring import data_key
-from tenants.context import current_organization_id
+from tenants.context import current_organization_id, tenant_context
+from tenants.selectors import organizations_for_user
 
 Changes = dict[str, list[Any]]
 
@@ -184,3 +185,19 @@ def event_fields(event: AuditEvent) -> dict[str, Any]:
         "request_id": event.request_id,
         "key_version": event.key_version,
     }
+
+
+def record_in_each_organisation(
+    user,
+    action: str,
+    actor: Actor | None = None,
+    *,
+    entity: models.Model | None = None,
+    changes: Changes | None = None,
+) -> None:
+    """Events about a person (sign-in, password, second factors) belong to every organisation
+    they are a member of, since they happen outside any one organisation. ``entity`` defaults
+    to the person."""
+    for organization in organizations_for_user(user):
+        with tenant_context(organization), acting_as(actor or user_actor(user)):
+            audit_event_record(action=action, entity=entity or user, changes=changes)

@@ -3,8 +3,8 @@ sign-in happens before any organisation is chosen."""
 
 from accounts.models import User
 from accounts.second_factors.selectors import method_of
-from accounts.services import record_in_each_organisation
 from audit.context import Actor, user_actor
+from audit.services import record_in_each_organisation
 
 
 def on_signed_in(sender, request, user, **kwargs) -> None:

@@ -7,8 +7,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
-from accounts.services import record_in_each_organisation
 from audit.context import Actor
+from audit.services import record_in_each_organisation
 from ratelimits.limiter import RateLimiterUnavailable
 from ratelimits.policies import SIGN_IN, policy
 from ratelimits.sign_in import Attempt, Block, SignInUnavailable, sign_in_throttle

@@ -34,9 +34,12 @@ from django.utils import timezone
 
 from accounts.mail import send_templated_email
 from accounts.models import User
-from accounts.services import record_in_each_organisation
 from audit.context import Origin, acting_as, user_actor
-from audit.services import audit_event_record, audit_event_record_durably
+from audit.services import (
+    audit_event_record,
+    audit_event_record_durably,
+    record_in_each_organisation,
+)
 from config.network import client_ip, parse_address
 from tenants.context import current_organization_id, tenant_context
 from tenants.models import IpAllowlistEntry, Membership, Organization, SecurityPolicy

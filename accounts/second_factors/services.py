@@ -32,8 +32,8 @@ from accounts.second_factors.selectors import (
     method_of,
     pending_device,
 )
-from accounts.services import record_in_each_organisation
 from audit.context import Actor
+from audit.services import record_in_each_organisation
 
 
 class CodeRefused(Exception):

@@ -15,10 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
-from typing import Any
 
 from django.contrib.auth import HASH_SESSION_KEY
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -27,10 +26,11 @@ from ua_parser import parse as parse_user_agent
 from accounts.models import User, UserSession
 from accounts.sessions.lifetime import LAST_SEEN_AT, mark_signed_in
 from accounts.sessions.store import RECORD_ID, SessionStore, key_digest
-from audit.services import audit_event_record
+from audit.context import current_actor
+from audit.services import Changes, audit_event_record, record_in_each_organisation
 from config.network import client_ip
-from tenants.context import current_organization_id, has_tenant_context, tenant_context
-from tenants.selectors import member_user_ids, organizations_for_user
+from tenants.context import current_organization_id, has_tenant_context
+from tenants.selectors import member_user_ids
 
 EndReason = UserSession.EndReason
 # A key rotation replaces the server-side row for a moment; only a row missing for longer than
@@ -240,10 +240,10 @@ def _end(records: QuerySet[UserSession], reason: EndReason) -> int:
     return len(digests)
 
 
-def _record_for_user(user: User, action: str, **event: Any) -> None:
+def _record_for_user(user: User, action: str, *, entity: models.Model, changes: Changes) -> None:
+    """In the organisation at hand, or else in each of the person's organisations, acting as
+    whoever acts now (an admin revoking someone else's sessions, or the person)."""
     if has_tenant_context():
-        audit_event_record(action=action, **event)
-        return
-    for organization in organizations_for_user(user):
-        with tenant_context(organization):
-            audit_event_record(action=action, **event)
+        audit_event_record(action=action, entity=entity, changes=changes)
+    else:
+        record_in_each_organisation(user, action, current_actor(), entity=entity, changes=changes)

@@ -19,8 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.services import record_in_each_organisation
 from audit.context import Actor, user_actor
+from audit.services import record_in_each_organisation
 from tokens.access import ACCESS_TOKEN_LIFETIME, access_token_issue
 from tokens.models import RefreshToken
 
