@@ -31,9 +31,10 @@ PORTAL_HOST = env.str("PALISADE_PORTAL_HOST", default="app.localhost")
 CLIENT_HOST = env.str("PALISADE_CLIENT_HOST", default="client.localhost")
 ADMIN_HOST = env.str("PALISADE_ADMIN_HOST", default="admin.localhost")
 SERVE_ADMIN_SITE = env.bool("PALISADE_SERVE_ADMIN_SITE", default=False)
+CLIENT_PORTAL_URLCONF = "config.urls_client"
 SITE_URLCONFS = {
     PORTAL_HOST: "config.urls_portal",
-    CLIENT_HOST: "config.urls_client",
+    CLIENT_HOST: CLIENT_PORTAL_URLCONF,
 }
 if SERVE_ADMIN_SITE:
     SITE_URLCONFS[ADMIN_HOST] = "config.urls_admin"
@@ -50,7 +51,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    # Z9: object-level grants; only its direct-foreign-key base classes are used
+    # (workforce.DocumentGrant), so every grant lives in a tenant table under RLS.
+    "guardian",
     "tenants",
+    "rbac",
     "keys",
     "audit",
     "accounts",
@@ -320,7 +325,11 @@ PALISADE_PORTAL_URL = env.str("PALISADE_PORTAL_URL", default=f"http://{PORTAL_HO
 
 AUTH_USER_MODEL = "accounts.User"
 # A11: Django's ModelBackend behind the failed sign-in throttle.
-AUTHENTICATION_BACKENDS = ["ratelimits.backends.ThrottledModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    "ratelimits.backends.ThrottledModelBackend",
+    # Z9: answers has_perm(perm, obj) from object grants; it authenticates nobody.
+    "guardian.backends.ObjectPermissionBackend",
+]
 PASSWORD_HASHERS = ["accounts.hashers.OwaspArgon2idHasher"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -452,3 +461,6 @@ if IS_PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Z9: guardian's anonymous user is not used (every grant names a real member).
+ANONYMOUS_USER_NAME = None

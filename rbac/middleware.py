@@ -7,8 +7,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, JsonResponse
 
 from audit.services import audit_event_record_durably
+from rbac.access import membership_has
 from rbac.permissions import PUBLIC, SIGNED_IN_ONLY, declaration_of, view_class_of
-from rbac.registry import has_permission
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class DeclaredPermissionMiddleware:
             return None
         required = declaration.permission_for(request.method)
         membership = getattr(request, "membership", None)
-        if membership is not None and required and has_permission(membership.role, required):
+        if membership is not None and required and membership_has(membership, required):
             return None
         if membership is not None:
             audit_event_record_durably(

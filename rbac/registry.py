@@ -5,13 +5,17 @@ A permission is ``<subject>.<action>`` over the named subjects below (``site.vie
 against the registry when it is declared, so a misspelt permission fails at import instead
 of silently admitting or refusing someone.
 
-Custom roles per organisation, visibility scopes and approval rules are later work
-(docs/architecture.md, "Authorization").
+The default roles below are data: ``rbac.services.default_roles_seed`` copies them into every
+new organisation as ``rbac.Role`` rows, which is what requests are checked against; an
+organisation adds custom roles of its own. Fields that only some roles may receive (bill
+rates, pay rates, margins, internal notes) are subjects too, so the same check decides them
+(Z7, ``rbac.fields``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 SUBJECTS: tuple[str, ...] = (
     "user",
@@ -34,6 +38,10 @@ SUBJECTS: tuple[str, ...] = (
     "export",
     "settings",
     "session",
+    # Z7: fields, not records; only ``view`` is meaningful.
+    "bill_rate",
+    "margin",
+    "internal_note",
 )
 
 ACTIONS: tuple[str, ...] = (
@@ -124,7 +132,12 @@ _OPERATIONAL = (
         "document.update",
         "issued_document.create",
         "client.view",
+        "client.create",
+        "client.update",
         "pay_rate.view",
+        "bill_rate.view",
+        "margin.view",
+        "internal_note.view",
     )
 )
 
@@ -134,14 +147,116 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     MANAGER: _OPERATIONAL,
     STAFF: _OWN_RECORDS,
     AUDITOR: _on(SUBJECTS, ("view",)) | _named("audit_log.export"),
-    CLIENT: _named("site.view", "shift.view", "timesheet.view"),
+    CLIENT: _named("site.view", "shift.view", "timesheet.view", "document.view", "bill_rate.view"),
     BOARD_GUEST: _named("organization.view", "document.view"),
 }
 
-# Owner > Admin > Manager > Staff (Z2); who may assign which role is not enforced yet.
-HIERARCHY: tuple[str, ...] = (OWNER, ADMIN, MANAGER, STAFF)
+# Z4: the modules whose rows are filtered by scope (rbac.scopes).
+SCOPED_MODULES: tuple[str, ...] = (
+    "shift",
+    "attendance",
+    "leave",
+    "timesheet",
+    "expense",
+    "document",
+)
+ALL, DEPARTMENT, OWN = "all", "department", "own"
+SCOPES: tuple[str, ...] = (ALL, DEPARTMENT, OWN)
+
+
+@dataclass(frozen=True)
+class DefaultRole:
+    key: str
+    name: str
+    rank: int
+    permissions: frozenset[str]
+    scopes: Mapping[str, str] = field(default_factory=dict)
+    approval_limits: Mapping[str, str] = field(default_factory=dict)
+    time_boxed: bool = False
+    description: str = ""
+
+
+def _every_module(scope: str) -> dict[str, str]:
+    return dict.fromkeys(SCOPED_MODULES, scope)
+
+
+# Owner > Admin > Manager > Staff (Z2): rank orders them; nobody assigns a role ranked above
+# their own, and custom roles rank below the admin.
+DEFAULT_ROLES: tuple[DefaultRole, ...] = (
+    DefaultRole(
+        OWNER,
+        "Owner",
+        0,
+        ROLE_PERMISSIONS[OWNER],
+        _every_module(ALL),
+        description="Everything, including approvals and pay.",
+    ),
+    DefaultRole(
+        ADMIN,
+        "Admin",
+        10,
+        ROLE_PERMISSIONS[ADMIN],
+        _every_module(ALL),
+        description="People, roles, settings, security and the audit log; no "
+        "approvals and no pay rates.",
+    ),
+    DefaultRole(
+        MANAGER,
+        "Manager",
+        20,
+        ROLE_PERMISSIONS[MANAGER],
+        _every_module(DEPARTMENT),
+        approval_limits={"expense": "1000.00"},
+        description="Runs the operation in their department and the ones below it.",
+    ),
+    DefaultRole(
+        STAFF,
+        "Staff",
+        30,
+        ROLE_PERMISSIONS[STAFF],
+        _every_module(OWN),
+        description="Their own shifts, leave, timesheets and expenses.",
+    ),
+    DefaultRole(
+        CLIENT,
+        "Client",
+        40,
+        ROLE_PERMISSIONS[CLIENT],
+        _every_module(OWN),
+        description="A client's contact: their sites, shifts and timesheets.",
+    ),
+    DefaultRole(
+        AUDITOR,
+        "Auditor",
+        50,
+        ROLE_PERMISSIONS[AUDITOR],
+        _every_module(ALL),
+        time_boxed=True,
+        description="Reads everything for a limited time.",
+    ),
+    DefaultRole(
+        BOARD_GUEST,
+        "Board guest",
+        60,
+        ROLE_PERMISSIONS[BOARD_GUEST],
+        _every_module(OWN),
+        time_boxed=True,
+        description="Documents shared with them, for a limited time.",
+    ),
+)
+# Custom roles rank here: below the admin, so an admin can assign them.
+CUSTOM_ROLE_RANK = 15
+
+# The first approval steps of each approvable subject (Z6); payroll-like timesheets need a
+# manager and then an owner. Organisations change their chains; these are the seeds.
+DEFAULT_APPROVAL_CHAINS: Mapping[str, tuple[tuple[str, ...], ...]] = {
+    "leave": ((MANAGER, OWNER),),
+    "expense": ((MANAGER, OWNER),),
+    "timesheet": ((MANAGER, OWNER), (OWNER,)),
+}
 
 
 def has_permission(role: str, name: str) -> bool:
-    """Whether a membership with this default role holds the permission."""
+    """Whether the default role with this key holds the permission (the seeds; requests are
+    checked against the organisation's own ``rbac.Role``)."""
     return permission(name) in ROLE_PERMISSIONS.get(role, frozenset())

@@ -22,6 +22,7 @@ from accounts.mail import send_templated_email
 from accounts.models import User
 from accounts.services import user_create
 from audit.services import audit_event_record
+from rbac.services import role_assignable_by, role_by_key
 from tenants.context import current_organization_id, tenant_context
 from tenants.models import Invitation, Membership, Organization
 from tenants.services import membership_create
@@ -53,8 +54,13 @@ class IssuedInvitation:
 def invitation_create(*, email: str, role: str, invited_by: User) -> IssuedInvitation:
     """Invites ``email`` to the current organisation and emails the link."""
     email = User.objects.normalize_email(email).strip().lower()
-    if role not in Membership.Role.values:
-        raise ValidationError({"role": "Unknown role."})
+    invited_role = role_by_key(role)
+    if invited_role.time_boxed:
+        raise ValidationError(
+            {"role": f"The {invited_role.name} role is time-boxed: grant it as guest access."}
+        )
+    inviter = Membership.objects.select_related("role_definition").filter(user=invited_by).first()
+    role_assignable_by(invited_role, inviter)
     if Membership.objects.filter(user__email=email).exists():
         raise ValidationError({"email": "This person is already a member."})
     Invitation.objects.filter(email=email, accepted_at=None, revoked_at=None).update(
@@ -84,7 +90,7 @@ def invitation_create(*, email: str, role: str, invited_by: User) -> IssuedInvit
             context={
                 "organization": organization,
                 "inviter": invited_by.full_name or invited_by.email,
-                "role": invitation.get_role_display(),
+                "role": invited_role.name,
                 "expires_at": invitation.expires_at,
                 "link": f"{settings.PALISADE_PORTAL_URL}"
                 + reverse("invitation-accept", args=[link_token]),

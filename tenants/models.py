@@ -87,11 +87,16 @@ class MembershipManager(TenantManager.from_queryset(MembershipQuerySet)):
 
 class Membership(TenantModel):
     class Role(models.TextChoices):
-        # Placeholder until the RBAC issue replaces it with rbac.Role (Z2).
+        """Keys of the default roles every organisation is seeded with (rbac.registry);
+        custom roles (rbac.Role) have keys of their own."""
+
         OWNER = "owner", "Owner"
         ADMIN = "admin", "Admin"
         MANAGER = "manager", "Manager"
         STAFF = "staff", "Staff"
+        CLIENT = "client", "Client"
+        AUDITOR = "auditor", "Auditor"
+        BOARD_GUEST = "board_guest", "Board guest"
 
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
@@ -100,7 +105,35 @@ class Membership(TenantModel):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
-    role = models.CharField(max_length=32, choices=Role.choices, default=Role.STAFF)
+    # The key of an rbac.Role of this organisation; the database holds it to one through a
+    # composite foreign key (tenants migration 0007), ``role_definition`` follows it.
+    role = models.CharField(max_length=40, default=Role.STAFF)
+    role_definition = models.ForeignObject(
+        "rbac.Role",
+        on_delete=models.DO_NOTHING,
+        from_fields=["organization", "role"],
+        to_fields=["organization", "key"],
+        related_name="memberships",
+        # Never null (``role`` is NOT NULL); this field has no column of its own.
+        null=True,
+        blank=True,
+    )
+    # Z4: the department whose subtree a ``department``-scoped role sees.
+    department = models.ForeignKey(
+        "workforce.Department",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="members",
+    )
+    # The client account a client contact acts for (client portal).
+    client = models.ForeignKey(
+        "workforce.Client",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="contacts",
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     valid_from = models.DateTimeField(default=timezone.now)
     valid_until = models.DateTimeField(null=True, blank=True)
@@ -211,7 +244,7 @@ class Invitation(TenantModel):
     code before choosing a password. Single use: accepting or revoking ends it."""
 
     email = models.EmailField()
-    role = models.CharField(max_length=32, choices=Membership.Role.choices)
+    role = models.CharField(max_length=40)  # an rbac.Role key, held by a composite key
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -51,6 +51,8 @@ def active_membership(user) -> Membership | None:
     return (
         Membership.objects.active()
         .filter(user=user)
+        # Z3, Z4: the role and the department, for permission and scope checks.
+        .select_related("role_definition", "department")
         .annotate(
             idle_timeout_minutes=Subquery(policy.values("idle_timeout_minutes")),
             absolute_timeout_hours=Subquery(policy.values("absolute_timeout_hours")),

@@ -9,6 +9,7 @@ from accounts.services import user_create
 from accounts.sessions.services import user_sessions_revoke
 from audit.services import audit_event_record, changes_between, snapshot
 from keys.services import keyring_create
+from rbac.services import default_roles_seed, role_by_key
 from tenants.context import tenant_context
 from tenants.models import Membership, Organization, SecurityPolicy
 
@@ -27,6 +28,8 @@ def organization_create(*, name: str, slug: str) -> Organization:
         # E2: every organisation gets its own keys when it is created.
         keyring_create()
         SecurityPolicy.objects.create()
+        # Z2: the default roles and approval chains, as the organisation's own rows.
+        default_roles_seed()
         audit_event_record(
             action="organization.created",
             entity=organization,
@@ -36,7 +39,12 @@ def organization_create(*, name: str, slug: str) -> Organization:
 
 
 def _membership_save(membership: Membership, action: str, before: dict) -> Membership:
-    membership.full_clean(exclude=["organization"])
+    role = role_by_key(membership.role)
+    if role.time_boxed and membership.valid_until is None:
+        raise ValidationError(
+            {"role": f"The {role.name} role is time-boxed: grant it as guest access with an end."}
+        )
+    membership.full_clean(exclude=["organization", "role_definition"])
     membership.save()
     audit_event_record(
         action=action,

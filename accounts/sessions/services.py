@@ -161,6 +161,15 @@ def user_sessions_revoke(*, user: User, reason: EndReason, keep_current: bool = 
 
 
 @transaction.atomic
+def members_sessions_revoke(*, user_ids: QuerySet, reason: EndReason) -> int:
+    """Ends every session of the users whose ids ``user_ids`` selects (A10), e.g. everyone
+    holding a role whose permissions just changed. Returns how many ended; the caller
+    records the change that caused it."""
+    _raise_generation(User.objects.filter(pk__in=user_ids))
+    return _end(UserSession.objects.filter(user__in=user_ids), reason)
+
+
+@transaction.atomic
 def organization_sign_everyone_out(*, keep_current: bool = True) -> int:
     """Signs every member of the current organisation out of every session (A10), but for
     the session that asks, which gets a new key. Returns how many sessions ended."""
