@@ -10,11 +10,13 @@ from audit import api as audit_api
 from config.converters import EntityTypeConverter, RowIdConverter
 from config.health import liveness
 from portal import views as portal_views
+from rbac import approval_urls, role_urls
 from rbac.permissions import public
 from tenants import api as tenants_api
 from tenants.views import invitation_accept_view, ip_allowlist_break_glass_page
 from tokens import api as tokens_api
 from workforce import api as workforce_api
+from workforce import urls as workforce_urls
 from workforce import views as workforce_views
 
 register_converter(RowIdConverter, "id")
@@ -126,5 +128,11 @@ urlpatterns = [
     path("api/v1/auth/refresh/", tokens_api.TokenRefreshAPI.as_view(), name="api-token-refresh"),
     path("api/v1/auth/sign-out/", tokens_api.TokenSignOutAPI.as_view(), name="api-token-sign-out"),
     path("o/<slug:org_slug>/", include(org_pages)),
+    path("o/<slug:org_slug>/", include(workforce_urls.page_patterns)),
+    path("o/<slug:org_slug>/", include(role_urls.page_patterns)),
+    path("o/<slug:org_slug>/", include(approval_urls.page_patterns)),
     path("api/v1/o/<slug:org_slug>/", include(org_api)),
+    path("api/v1/o/<slug:org_slug>/", include(workforce_urls.api_patterns)),
+    path("api/v1/o/<slug:org_slug>/", include(role_urls.api_patterns)),
+    path("api/v1/o/<slug:org_slug>/", include(approval_urls.api_patterns)),
 ]

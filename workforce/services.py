@@ -1,13 +1,27 @@
 """Every write to workforce data: one keyword-only function per use case, one transaction,
 one audit event in that transaction (L1)."""
 
+from datetime import date, datetime
+from decimal import Decimal
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Value
+from django.db.models import Model, Value
 from django.db.models.functions import Concat, Substr
+from django.utils import timezone
 
 from audit.services import audit_event_record, changes_between, snapshot
-from workforce.models import Department, Site
+from workforce.models import (
+    Client,
+    Department,
+    Document,
+    Expense,
+    LeaveRequest,
+    Shift,
+    Site,
+    SoftDeleteModel,
+    Timesheet,
+)
 
 DEPARTMENT_FIELDS = ["name", "parent", "head"]
 SITE_FIELDS = ["name", "address", "department"]
@@ -82,3 +96,141 @@ def department_set_head(*, department: Department, head) -> Department:
         changes=changes_between(before, snapshot(department, DEPARTMENT_FIELDS)),
     )
     return department
+
+
+def _create(instance: Model, fields: list[str]) -> Model:
+    """Validates (field rules and database constraints, so a bad row is a ValidationError,
+    never an IntegrityError) and saves a new row with its ``<entity>.created`` event."""
+    instance.full_clean(exclude=["organization"])
+    instance.save()
+    audit_event_record(
+        action=f"{instance._meta.model_name}.created",
+        entity=instance,
+        changes=changes_between({}, snapshot(instance, fields)),
+    )
+    return instance
+
+
+CLIENT_FIELDS = ["name", "internal_notes"]
+SHIFT_FIELDS = [
+    "site",
+    "client",
+    "department",
+    "member",
+    "starts_at",
+    "ends_at",
+    "bill_rate",
+    "pay_rate",
+    "internal_notes",
+]
+LEAVE_FIELDS = ["member", "department", "starts_on", "ends_on", "reason", "status"]
+EXPENSE_FIELDS = ["member", "department", "amount", "description", "status"]
+TIMESHEET_FIELDS = [
+    "member",
+    "department",
+    "period_start",
+    "period_end",
+    "hours",
+    "amount",
+    "status",
+]
+DOCUMENT_FIELDS = ["member", "department", "title", "expires_on", "internal_notes"]
+
+
+@transaction.atomic
+def client_create(*, name: str, internal_notes: str = "") -> Client:
+    return _create(Client(name=name.strip(), internal_notes=internal_notes), CLIENT_FIELDS)
+
+
+@transaction.atomic
+def shift_create(
+    *,
+    site: Site,
+    starts_at: datetime,
+    ends_at: datetime,
+    bill_rate: Decimal,
+    pay_rate: Decimal,
+    member=None,
+    client: Client | None = None,
+    internal_notes: str = "",
+) -> Shift:
+    """A shift belongs to its site's department, for department scopes (Z4)."""
+    shift = Shift(
+        site=site,
+        department_id=site.department_id,
+        client=client,
+        member=member,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        bill_rate=bill_rate,
+        pay_rate=pay_rate,
+        internal_notes=internal_notes,
+    )
+    return _create(shift, SHIFT_FIELDS)
+
+
+@transaction.atomic
+def leave_request_create(
+    *, member, starts_on: date, ends_on: date, reason: str = ""
+) -> LeaveRequest:
+    leave = LeaveRequest(
+        member=member,
+        department_id=member.department_id,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        reason=reason.strip(),
+    )
+    return _create(leave, LEAVE_FIELDS)
+
+
+@transaction.atomic
+def expense_create(*, member, amount: Decimal, description: str) -> Expense:
+    expense = Expense(
+        member=member,
+        department_id=member.department_id,
+        amount=amount,
+        description=description.strip(),
+    )
+    return _create(expense, EXPENSE_FIELDS)
+
+
+@transaction.atomic
+def timesheet_create(
+    *, member, period_start: date, period_end: date, hours: Decimal, amount: Decimal
+) -> Timesheet:
+    timesheet = Timesheet(
+        member=member,
+        department_id=member.department_id,
+        period_start=period_start,
+        period_end=period_end,
+        hours=hours,
+        amount=amount,
+    )
+    return _create(timesheet, TIMESHEET_FIELDS)
+
+
+@transaction.atomic
+def document_create(
+    *, member, title: str, expires_on: date | None = None, internal_notes: str = ""
+) -> Document:
+    document = Document(
+        member=member,
+        department_id=member.department_id,
+        title=title.strip(),
+        expires_on=expires_on,
+        internal_notes=internal_notes,
+    )
+    return _create(document, DOCUMENT_FIELDS)
+
+
+@transaction.atomic
+def record_soft_delete(*, record: SoftDeleteModel) -> None:
+    """G6: hides the row from every default query; ``record_restore`` brings it back."""
+    type(record).all_objects.filter(pk=record.pk).update(deleted_at=timezone.now())
+    audit_event_record(action=f"{record._meta.model_name}.deleted", entity=record)
+
+
+@transaction.atomic
+def record_restore(*, record: SoftDeleteModel) -> None:
+    type(record).all_objects.filter(pk=record.pk).update(deleted_at=None)
+    audit_event_record(action=f"{record._meta.model_name}.restored", entity=record)

@@ -1,0 +1,5 @@
+"""URL patterns included by config.urls_portal (``api_patterns`` under
+``/api/v1/o/<slug>/``, ``page_patterns`` under ``/o/<slug>/``)."""
+
+api_patterns: list = []
+page_patterns: list = []
