@@ -1,8 +1,15 @@
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.utils.text import capfirst
 
+from rbac.fields import withheld_for_request
 from rbac.permissions import requires
 from workforce import selectors
+from workforce.api import ShiftSerializer
+from workforce.exports import cell_text
+
+SHIFTS_PER_PAGE = 50
 
 
 @requires("site.view")
@@ -13,3 +20,38 @@ def site_list(request, org_slug: str):
         "portal/site_list.html",
         {"organization": request.organization, "sites": selectors.sites_list()},
     )
+
+
+def _shift_page(request, base_template: str):
+    """The visible shifts as a table built from the API's serializer (Z7): the columns are
+    the fields this member may receive on this site, so a withheld one has no column at all,
+    and the template cannot show what it was never given."""
+    shifts = selectors.shifts_for(request.membership, withheld_for_request(request))
+    page = Paginator(shifts, SHIFTS_PER_PAGE).get_page(request.GET.get("page"))
+    serializer = ShiftSerializer(page.object_list, many=True, context={"request": request})
+    fields = serializer.child.fields
+    return render(
+        request,
+        "workforce/shift_list.html",
+        {
+            "base_template": base_template,
+            "organization": request.organization,
+            "columns": [fields[name].label or capfirst(name.replace("_", " ")) for name in fields],
+            "rows": [[cell_text(row[name]) for name in fields] for row in serializer.data],
+            "page": page,
+        },
+    )
+
+
+@requires("shift.view")
+@login_required
+def shift_list(request, org_slug: str):
+    return _shift_page(request, "base.html")
+
+
+@requires("shift.view")
+@login_required
+def client_shift_list(request, org_slug: str):
+    """The client portal's shifts: ``rbac.fields`` withholds pay rates, margins and internal
+    notes on this site whatever the role allows."""
+    return _shift_page(request, "workforce/client_base.html")
