@@ -41,6 +41,9 @@ SCOPES: dict[str, str] = {
     "members:write": "Create member accounts",
     "ip_allowlist:read": "Read the IP allowlist",
     "ip_allowlist:write": "Change the IP allowlist and resume it (never break-glass)",
+    "approvals:read": "Read where leave, expenses and timesheets stand in their approvals",
+    "approvals:write": "Approve and reject leave, expenses and timesheets",
+    "documents:share": "Share documents with single members and withdraw the grants",
 }
 
 READ_METHODS = ("GET", "HEAD")
