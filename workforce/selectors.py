@@ -44,7 +44,8 @@ def access_site(site_id: int) -> Site:
 
 
 def _without(queryset: QuerySet, withheld: Collection[str]) -> QuerySet:
-    deferred = [name for name in STORED_GUARDED_FIELDS if name in withheld]
+    stored = {field.name for field in queryset.model._meta.concrete_fields}
+    deferred = [name for name in STORED_GUARDED_FIELDS if name in withheld and name in stored]
     return queryset.defer(*deferred) if deferred else queryset
 
 
