@@ -13,8 +13,18 @@ from audit.models import AuditEvent
 from tenants.context import current_organization_id
 from tenants.models import Organization, TenantModel
 
-# L4: the role-change trail and the guest-access lifecycle trail.
-ROLE_CHANGE_ACTIONS = ("membership.created", "membership.role_changed")
+# L4: the role-change trail and the guest-access lifecycle trail. Who may do what changes
+# when a member's role, department (a department scope's subtree, Z4) or client changes, and
+# when a role or an approval chain itself changes (Z2, Z6).
+ROLE_CHANGE_ACTIONS = (
+    "membership.created",
+    "membership.role_changed",
+    "membership.assignment_changed",
+    "role.created",
+    "role.updated",
+    "role.deleted",
+    "approval_chain.updated",
+)
 GUEST_ACCESS_ACTION_PREFIX = "guest_access."
 
 

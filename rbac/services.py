@@ -21,6 +21,9 @@ from tenants.models import Invitation
 
 ROLE_FIELDS = ["key", "name", "description", "permissions", "scopes", "approval_limits", "rank"]
 OWNER_KEY = registry.OWNER
+# A key the settings pages' URLs use for themselves (``settings/roles/new/``): a role with it
+# could never be opened there.
+RESERVED_KEYS = frozenset({"new"})
 
 
 def default_roles_seed() -> list[Role]:
@@ -97,6 +100,15 @@ def _grantable_by(actor_role: Role | None, permissions: Iterable[str]) -> None:
         )
 
 
+def _name_is_free(name: str, role: Role | None = None) -> None:
+    # The unique constraint would refuse it too, but as an integrity error, not a message.
+    others = Role.objects.filter(name=name)
+    if role is not None:
+        others = others.exclude(pk=role.pk)
+    if others.exists():
+        raise ValidationError({"name": f"A role named {name!r} already exists."})
+
+
 def _save(role: Role, action: str, before: dict) -> Role:
     role.updated_at = timezone.now()
     role.full_clean(exclude=["organization"])
@@ -122,8 +134,11 @@ def role_create(
     key = slugify(name)[:40].strip("-")
     if not key:
         raise ValidationError({"name": "Give the role a name with at least one letter or digit."})
+    if key in RESERVED_KEYS:
+        raise ValidationError({"name": f"The name {name!r} is reserved; choose another."})
     if Role.objects.filter(key=key).exists():
         raise ValidationError({"name": f"A role with the key {key!r} already exists."})
+    _name_is_free(name)
     cleaned = _clean_permissions(permissions)
     _grantable_by(actor_role, cleaned)
     role = Role(
@@ -158,6 +173,7 @@ def role_update(
         raise ValidationError({"role": "You cannot change a role ranked above your own."})
     if name is not None:
         role.name = name.strip()
+        _name_is_free(role.name, role)
     if description is not None:
         role.description = description.strip()
     if permissions is not None:
@@ -193,7 +209,8 @@ def role_delete(*, role: Role) -> None:
         action="role.deleted",
         entity_type="rbac.role",
         entity_id=role_id,
-        changes=changes_between(before, {}),
+        # What the role was, so the trail shows what went away.
+        changes={name: [value, None] for name, value in before.items()},
     )
 
 

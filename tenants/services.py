@@ -9,11 +9,13 @@ from accounts.services import user_create
 from accounts.sessions.services import user_sessions_revoke
 from audit.services import audit_event_record, changes_between, snapshot
 from keys.services import keyring_create
-from rbac.services import default_roles_seed, role_by_key
+from rbac.registry import OWNER
+from rbac.services import default_roles_seed, role_assignable_by, role_by_key
 from tenants.context import tenant_context
 from tenants.models import Membership, Organization, SecurityPolicy
+from workforce.models import Client, Department
 
-MEMBERSHIP_FIELDS = ["user", "role", "status", "valid_from", "valid_until"]
+MEMBERSHIP_FIELDS = ["user", "role", "status", "valid_from", "valid_until", "department", "client"]
 # valid_until must be after valid_from (a database check); revoking access that has not
 # started yet ends it one tick after its start.
 _ONE_MICROSECOND = timedelta(microseconds=1)
@@ -60,15 +62,68 @@ def membership_create(*, user, role: str = Membership.Role.STAFF) -> Membership:
     return _membership_save(Membership(user=user, role=role), "membership.created", {})
 
 
+def _manageable_by(membership: Membership, actor: Membership | None) -> None:
+    """Nobody changes a member whose role ranks above their own: only owners change owners
+    (Z2). ``None`` is a platform job or a test, not a member."""
+    if actor is None:
+        return
+    if actor.role_definition.rank > membership.role_definition.rank:
+        raise ValidationError(
+            f"You cannot change a member whose role ({membership.role_definition.name}) "
+            "ranks above yours."
+        )
+
+
+def _keep_an_owner(membership: Membership) -> None:
+    """The organisation always keeps an active owner: someone who can do everything, and the
+    only one who can break the glass (A12). The owners' rows are locked in one order, so two
+    owners demoting each other at once cannot both succeed (the second sees the first's
+    change and is refused) nor deadlock."""
+    owners = Membership.objects.active().filter(role=OWNER).order_by("pk").select_for_update()
+    if not any(owner.pk != membership.pk for owner in owners):
+        raise ValidationError({"role": "The organisation's last owner cannot be demoted."})
+
+
 @transaction.atomic
-def membership_change_role(*, membership: Membership, role: str) -> Membership:
+def membership_change_role(
+    *, membership: Membership, role: str, actor: Membership | None = None
+) -> Membership:
+    """Gives a member another role (role trail, L4). With an ``actor`` (the member making the
+    change): nobody changes their own role, nobody changes a member ranked above them, and
+    nobody gives a role ranked above their own (Z2). The last active owner stays an owner."""
+    new_role = role_by_key(role)
+    if actor is not None:
+        if actor.pk == membership.pk:
+            raise ValidationError({"role": "You cannot change your own role."})
+        _manageable_by(membership, actor)
+        role_assignable_by(new_role, actor)
     before = snapshot(membership, MEMBERSHIP_FIELDS)
-    membership.role = role
+    if before["role"] == OWNER and new_role.key != OWNER:
+        _keep_an_owner(membership)
+    # Through the relation, so the role the instance carries is the new one too.
+    membership.role_definition = new_role
     _membership_save(membership, "membership.role_changed", before)
     if membership.role != before["role"]:
         # A10: every session of the member signs in again, on its very next request.
         user_sessions_revoke(user=membership.user, reason=UserSession.EndReason.ROLE_CHANGED)
     return membership
+
+
+@transaction.atomic
+def membership_assign(
+    *,
+    membership: Membership,
+    department: Department | None,
+    client: Client | None,
+    actor: Membership | None = None,
+) -> Membership:
+    """Puts a member in a department (the subtree a ``department``-scoped role sees, Z4) and
+    sets the client account they act for (client portal). Nothing to revoke: the membership,
+    department included, is read afresh on every request. Role trail (L4)."""
+    _manageable_by(membership, actor)
+    before = snapshot(membership, MEMBERSHIP_FIELDS)
+    membership.department, membership.client = department, client
+    return _membership_save(membership, "membership.assignment_changed", before)
 
 
 def _check_guest_window(valid_from: datetime, valid_until: datetime) -> None:
