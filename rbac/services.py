@@ -136,9 +136,9 @@ def role_create(
         raise ValidationError({"name": "Give the role a name with at least one letter or digit."})
     if key in RESERVED_KEYS:
         raise ValidationError({"name": f"The name {name!r} is reserved; choose another."})
+    _name_is_free(name)
     if Role.objects.filter(key=key).exists():
         raise ValidationError({"name": f"A role with the key {key!r} already exists."})
-    _name_is_free(name)
     cleaned = _clean_permissions(permissions)
     _grantable_by(actor_role, cleaned)
     role = Role(
