@@ -279,6 +279,9 @@ def _department_field(**kwargs) -> ScopedRowField:
 
 
 def _check_name_free(name: str, parent: Department | None, moving: Department | None = None):
+    """Names are unique under one parent (a database constraint). Checked here so a clash is
+    a 400 naming the field; the services' model validation leaves that constraint out, as it
+    spans ``organization``, and the insert would fail instead."""
     taken = selectors.departments_named(name, parent)
     if moving is not None:
         taken = taken.exclude(pk=moving.pk)

@@ -14,6 +14,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import Resolver404, resolve
 
+from audit.models import AuditEvent
+from tenants.context import tenant_context
 from tests.factories import make_document
 from tests.workforce.conftest import ROLES, SECRETS
 
@@ -80,6 +82,11 @@ def test_Z7_web_portal_csv_export_has_only_the_columns_the_role_may_see(world, r
     assert GUARDED & set(reader.fieldnames) == WEB_PORTAL[role]
     assert len(list(reader)) >= 2
     _assert_secrets(content, WEB_PORTAL[role], f"export as {role}")
+    # L1: every export is recorded, with what it contained.
+    with tenant_context(world.org):
+        [event] = AuditEvent.objects.filter(action="shift.exported")
+    assert event.actor_role == role
+    assert event.changes["columns"] == [None, reader.fieldnames]
 
 
 @pytest.mark.parametrize("role", ROLES)
