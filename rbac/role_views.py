@@ -132,8 +132,10 @@ def _render_form(request, form: RoleForm, *, role: Role | None, can_save: bool):
             "role": role,
             "actions": [_label(action).lower() for action in registry.ACTIONS],
             "can_save": can_save,
+            # Offered only where it can succeed (an open invitation may still refuse it).
             "can_delete": role is not None
             and not role.is_default
+            and role.member_count == 0
             and membership_has(request.membership, "role.delete"),
         },
         # A refused form is a 400, which also rolls the request's transaction back.
