@@ -22,7 +22,7 @@ def site_list(request, org_slug: str):
     )
 
 
-def _shift_page(request, base_template: str):
+def _shift_page(request):
     """The visible shifts as a table built from the API's serializer (Z7): the columns are
     the fields this member may receive on this site, so a withheld one has no column at all,
     and the template cannot show what it was never given."""
@@ -34,7 +34,6 @@ def _shift_page(request, base_template: str):
         request,
         "workforce/shift_list.html",
         {
-            "base_template": base_template,
             "organization": request.organization,
             "columns": [fields[name].label or capfirst(name.replace("_", " ")) for name in fields],
             "rows": [[cell_text(row[name]) for name in fields] for row in serializer.data],
@@ -46,7 +45,7 @@ def _shift_page(request, base_template: str):
 @requires("shift.view")
 @login_required
 def shift_list(request, org_slug: str):
-    return _shift_page(request, "base.html")
+    return _shift_page(request)
 
 
 @requires("shift.view")
@@ -54,4 +53,4 @@ def shift_list(request, org_slug: str):
 def client_shift_list(request, org_slug: str):
     """The client portal's shifts: ``rbac.fields`` withholds pay rates, margins and internal
     notes on this site whatever the role allows."""
-    return _shift_page(request, "workforce/client_base.html")
+    return _shift_page(request)
