@@ -171,7 +171,7 @@ def integration_secret_set(*, name: str, secret: str) -> IntegrationSecret:
         row = IntegrationSecret(name=name)
     row.secret = secret
     row.updated_at = timezone.now()
-    row.full_clean(exclude=["organization"])
+    row.full_clean()
     row.save()
     # The audit log records which secret changed, never the value (E3, L1).
     audit_event_record(

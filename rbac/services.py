@@ -111,7 +111,7 @@ def _name_is_free(name: str, role: Role | None = None) -> None:
 
 def _save(role: Role, action: str, before: dict) -> Role:
     role.updated_at = timezone.now()
-    role.full_clean(exclude=["organization"])
+    role.full_clean()
     role.save()
     audit_event_record(
         action=action, entity=role, changes=changes_between(before, snapshot(role, ROLE_FIELDS))

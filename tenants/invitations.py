@@ -75,7 +75,7 @@ def invitation_create(*, email: str, role: str, invited_by: User) -> IssuedInvit
         token_digest=_digest("token", secret),
         expires_at=timezone.now() + INVITATION_LIFETIME,
     )
-    invitation.full_clean(exclude=["organization", "invited_by"])
+    invitation.full_clean(exclude=["invited_by"])
     invitation.save()
     audit_event_record(
         action="invitation.created",

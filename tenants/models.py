@@ -70,6 +70,18 @@ class TenantModel(models.Model):
             raise ValueError("A tenant row can only be saved in its own organisation's context.")
         super().save(*args, **kwargs)
 
+    def full_clean(self, exclude=None, validate_unique=True, validate_constraints=True):
+        """Validates with the organisation filled in from the context (as ``save`` does), so
+        constraints that span it (names unique in an organisation or under a parent) are
+        checked like any other: a clear validation error, not an IntegrityError at insert."""
+        if self.organization_id is None:
+            self.organization_id = current_organization_id()
+        super().full_clean(
+            exclude=exclude,
+            validate_unique=validate_unique,
+            validate_constraints=validate_constraints,
+        )
+
 
 class MembershipQuerySet(models.QuerySet):
     def active(self):

@@ -46,7 +46,7 @@ def _membership_save(membership: Membership, action: str, before: dict) -> Membe
         raise ValidationError(
             {"role": f"The {role.name} role is time-boxed: grant it as guest access with an end."}
         )
-    membership.full_clean(exclude=["organization", "role_definition"])
+    membership.full_clean(exclude=["role_definition"])
     membership.save()
     audit_event_record(
         action=action,
@@ -195,7 +195,7 @@ def security_policy_update(*, reason: str = "", **changes) -> SecurityPolicy:
         raise ValidationError(
             {"second_factor_grace_until": "Extending the grace period needs a stated reason."}
         )
-    policy.full_clean(exclude=["organization"])
+    policy.full_clean()
     policy.save()
     changed = changes_between(before, snapshot(policy, SECURITY_POLICY_FIELDS))
     if reason.strip():

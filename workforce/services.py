@@ -30,7 +30,7 @@ SITE_FIELDS = ["name", "address", "department"]
 @transaction.atomic
 def department_create(*, name: str, parent: Department | None = None) -> Department:
     department = Department(name=name.strip(), parent=parent)
-    department.full_clean(exclude=["organization", "path"])
+    department.full_clean(exclude=["path"])
     department.save()
     # Z5: the path needs the new id, so it is written right after the insert.
     department.path = f"{parent.path if parent else '/'}{department.pk}/"
@@ -46,7 +46,7 @@ def department_create(*, name: str, parent: Department | None = None) -> Departm
 @transaction.atomic
 def site_create(*, name: str, address: str = "", department: Department | None = None) -> Site:
     site = Site(name=name.strip(), address=address.strip(), department=department)
-    site.full_clean(exclude=["organization"])
+    site.full_clean()
     site.save()
     audit_event_record(
         action="site.created", entity=site, changes=changes_between({}, snapshot(site, SITE_FIELDS))
@@ -69,7 +69,7 @@ def department_move(*, department: Department, parent: Department | None) -> Dep
     old_path = department.path
     new_path = f"{parent.path if parent else '/'}{department.pk}/"
     department.parent = parent
-    department.full_clean(exclude=["organization", "path"])
+    department.full_clean(exclude=["path"])
     department.save(update_fields=["parent"])
     Department.objects.filter(path__startswith=old_path).update(
         path=Concat(Value(new_path), Substr("path", len(old_path) + 1))
@@ -101,7 +101,7 @@ def department_set_head(*, department: Department, head) -> Department:
 def _create(instance: Model, fields: list[str]) -> Model:
     """Validates (field rules and database constraints, so a bad row is a ValidationError,
     never an IntegrityError) and saves a new row with its ``<entity>.created`` event."""
-    instance.full_clean(exclude=["organization"])
+    instance.full_clean()
     instance.save()
     audit_event_record(
         action=f"{instance._meta.model_name}.created",

@@ -4,7 +4,8 @@ origin and only the changed fields; events cannot be changed or removed by any a
 from datetime import timedelta
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 from django.db.utils import ProgrammingError
 from django.test import RequestFactory, override_settings
 from django.utils import timezone
@@ -62,7 +63,8 @@ def test_L1_failed_write_leaves_no_event_and_no_chain_link(org_a):
     make_sites(org_a, 1, "Dup")
     with tenant_context(org_a):
         head_before = AuditChainHead.objects.get().last_seq
-        with pytest.raises(IntegrityError), transaction.atomic():
+        # The duplicate name is refused by validation, inside the service's transaction.
+        with pytest.raises(ValidationError, match="already exists"), transaction.atomic():
             site_create(name="Dup 0000")
         assert AuditChainHead.objects.get().last_seq == head_before
     assert _events(org_a, seq__gt=head_before) == []

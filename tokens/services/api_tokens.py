@@ -77,7 +77,7 @@ def api_token_create(
         created_at=now,
         expires_at=expires_at,
     )
-    api_token.full_clean(exclude=["organization", "owner", "revoked_by"])
+    api_token.full_clean(exclude=["owner", "revoked_by"])
     api_token.save()
     audit_event_record(
         action="api_token.created",
