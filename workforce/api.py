@@ -279,9 +279,9 @@ def _department_field(**kwargs) -> ScopedRowField:
 
 
 def _check_name_free(name: str, parent: Department | None, moving: Department | None = None):
-    """Names are unique under one parent (a database constraint). Checked here so a clash is
-    a 400 naming the field; the services' model validation leaves that constraint out, as it
-    spans ``organization``, and the insert would fail instead."""
+    """Names are unique under one parent (a database constraint the services validate too).
+    Checked here as well so the 400 names the field and says where the clash is, rather than
+    the model's generic "already exists" message."""
     taken = selectors.departments_named(name, parent)
     if moving is not None:
         taken = taken.exclude(pk=moving.pk)
