@@ -26,8 +26,12 @@ from rbac.services import OWNER_KEY, role_create, role_delete, role_update
 LIMITED_SUBJECTS = tuple(registry.DEFAULT_APPROVAL_CHAINS)
 
 
+# Registry names whose plain capitalisation would misspell them.
+_LABELS = {"api_token": "API token"}
+
+
 def _label(name: str) -> str:
-    return name.replace("_", " ").capitalize()
+    return _LABELS.get(name, name.replace("_", " ").capitalize())
 
 
 class RoleForm(forms.Form):
