@@ -151,6 +151,16 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     BOARD_GUEST: _named("organization.view", "document.view"),
 }
 
+# Z2: what keeps operational power apart from administrative power. Only a member who holds
+# these may hand them out, by role assignment or by changing a role that carries them: an
+# admin who manages people cannot make anyone (a second account of their own included) an
+# approver or a reader of pay and margins.
+SENSITIVE: frozenset[str] = frozenset(
+    name
+    for name in PERMISSIONS
+    if name.endswith(".approve") or name.split(".")[0] in ("pay_rate", "margin")
+)
+
 # Z4: the modules whose rows are filtered by scope (rbac.scopes).
 SCOPED_MODULES: tuple[str, ...] = (
     "shift",

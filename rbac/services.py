@@ -109,6 +109,25 @@ def _name_is_free(name: str, role: Role | None = None) -> None:
         raise ValidationError({"name": f"A role named {name!r} already exists."})
 
 
+_SCOPE_BREADTH = {registry.OWN: 0, registry.DEPARTMENT: 1, registry.ALL: 2}
+
+
+def _widens(before: dict, role: Role) -> bool:
+    """Whether the change lets the role see more rows or approve larger amounts (a missing
+    scope is ``own``; a missing limit is no limit)."""
+    wider_scope = any(
+        _SCOPE_BREADTH[role.scope_for(module)]
+        > _SCOPE_BREADTH[before["scopes"].get(module, registry.OWN)]
+        for module in registry.SCOPED_MODULES
+    )
+    old, new = before["approval_limits"], role.approval_limits
+    higher_limit = any(
+        subject in old and (subject not in new or Decimal(new[subject]) > Decimal(old[subject]))
+        for subject in registry.DEFAULT_APPROVAL_CHAINS
+    )
+    return wider_scope or higher_limit
+
+
 def _save(role: Role, action: str, before: dict) -> Role:
     role.updated_at = timezone.now()
     role.full_clean()
@@ -184,6 +203,16 @@ def role_update(
         role.scopes = _clean_scopes(scopes)
     if approval_limits is not None:
         role.approval_limits = _clean_limits(approval_limits)
+    if actor_role is not None and _widens(before, role):
+        # Widening who an approver sees or how much they approve is handing out approvals.
+        beyond = _sensitive_beyond(actor_role, role.permissions)
+        if beyond:
+            raise ValidationError(
+                {
+                    "scopes": f"Only someone who holds {', '.join(beyond)} can widen this "
+                    "role's scopes or approval limits."
+                }
+            )
     _save(role, "role.updated", before)
     powers = ("permissions", "scopes", "approval_limits")
     if any(before[f] != getattr(role, f) for f in powers):
@@ -214,14 +243,25 @@ def role_delete(*, role: Role) -> None:
     )
 
 
+def _sensitive_beyond(actor_role: Role, permissions: Iterable[str]) -> list[str]:
+    """The approvals and pay/margin permissions among ``permissions`` the actor lacks."""
+    return sorted((set(permissions) & registry.SENSITIVE) - set(actor_role.permissions))
+
+
 def role_assignable_by(role: Role, actor_membership) -> None:
-    """Nobody gives a role ranked above their own (an admin cannot make an owner); ``None``
-    is a platform job or the seed, not a member."""
+    """Nobody gives a role ranked above their own (an admin cannot make an owner), nor one
+    carrying approvals or pay they do not hold themselves (Z2: an admin cannot make an
+    approver); ``None`` is a platform job or the seed, not a member."""
     if actor_membership is None:
         return
     actor_role = actor_membership.role_definition
     if actor_role is None or actor_role.rank > role.rank:
         raise ValidationError({"role": f"You cannot give the {role.name} role."})
+    beyond = _sensitive_beyond(actor_role, role.permissions)
+    if beyond:
+        raise ValidationError(
+            {"role": f"Only someone who holds {', '.join(beyond)} can give the {role.name} role."}
+        )
 
 
 def role_by_key(key: str) -> Role:

@@ -11,7 +11,7 @@ from accounts.sign_in import recently_verified
 from config.network import client_ip
 from tenants import ip_allowlist
 from tenants.invitations import invitation_create, invitation_revoke
-from tenants.models import Invitation, IpAllowlistEntry, Membership
+from tenants.models import Invitation, IpAllowlistEntry
 from tenants.services import member_create_with_password
 from tokens.scopes import token_scopes
 
@@ -70,7 +70,7 @@ class InvitationRevokeAPI(APIView):
 
 class MemberCreateSerializer(serializers.Serializer):
     email = serializers.EmailField()
-    role = serializers.ChoiceField(choices=Membership.Role.choices)
+    role = serializers.SlugField(max_length=40)  # a role key; the service checks it exists
     temporary_password = serializers.CharField(min_length=12, max_length=200, write_only=True)
 
 
@@ -83,7 +83,7 @@ class MemberCreateAPI(APIView):
     def post(self, request, org_slug: str):
         form = MemberCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        membership = member_create_with_password(**form.validated_data)
+        membership = member_create_with_password(**form.validated_data, actor=request.membership)
         return Response(
             {"id": membership.pk, "email": membership.user.email, "role": membership.role},
             status=status.HTTP_201_CREATED,

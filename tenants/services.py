@@ -205,9 +205,12 @@ def security_policy_update(*, reason: str = "", **changes) -> SecurityPolicy:
 
 
 @transaction.atomic
-def member_create_with_password(*, email: str, temporary_password: str, role: str) -> Membership:
+def member_create_with_password(
+    *, email: str, temporary_password: str, role: str, actor: Membership | None = None
+) -> Membership:
     """An admin creates an account with a password they chose (A2): its owner must replace
-    it at first sign-in."""
+    it at first sign-in. With an ``actor``, the role must be one they may give (Z2)."""
+    role_assignable_by(role_by_key(role), actor)
     user = user_create(email=email, password=temporary_password)
     user.must_change_password = True
     user.save(update_fields=["must_change_password"])

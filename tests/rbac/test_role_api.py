@@ -407,10 +407,11 @@ def test_Z6_a_subject_without_approvals_has_no_chain(admin):
 # Members: role, department, client
 
 
-def test_Z2_A10_role_change_of_a_member_signs_them_out_and_is_in_the_trail(admin, people, org_a):
+def test_Z2_A10_role_change_of_a_member_signs_them_out_and_is_in_the_trail(people, org_a):
     staff = signed_in(people["staff"])
     membership = membership_of(org_a, people["staff"])
-    response = patch(admin, f"{MEMBERS}{membership.pk}/", {"role": "manager"})
+    owner = signed_in(people["owner"])
+    response = patch(owner, f"{MEMBERS}{membership.pk}/", {"role": "manager"})
     assert response.status_code == 200, response.content
     assert response.json() == {
         "id": membership.pk,
@@ -424,8 +425,28 @@ def test_Z2_A10_role_change_of_a_member_signs_them_out_and_is_in_the_trail(admin
     assert_signed_out(staff)
     changed = [e for e in trail(org_a) if e.action == "membership.role_changed"]
     assert [(e.entity_id, e.changes, e.actor_role) for e in changed] == [
-        (str(membership.pk), {"role": ["staff", "manager"]}, "admin")
+        (str(membership.pk), {"role": ["staff", "manager"]}, "owner")
     ]
+
+
+def test_Z2_an_admin_cannot_make_anyone_an_approver(admin, people, org_a):
+    """Administrative power does not hand out operational power: the manager role approves
+    leave and reads pay rates, which the admin role does not."""
+    staff = membership_of(org_a, people["staff"])
+    response = patch(admin, f"{MEMBERS}{staff.pk}/", {"role": "manager"})
+    assert response.status_code == 400
+    assert "can give the Manager role" in response.json()["role"][0]
+    assert "leave.approve" in response.json()["role"][0]
+    assert membership_of(org_a, people["staff"]).role == "staff"
+
+
+def test_Z2_an_admin_cannot_widen_an_approver_role_but_may_narrow_it(admin, org_a):
+    wider = patch(admin, f"{ROLES}manager/", {"approval_limits": {"expense": "5000"}})
+    assert wider.status_code == 400 and "widen" in wider.json()["scopes"][0]
+    everything = patch(admin, f"{ROLES}manager/", {"scopes": {"leave": "all"}})
+    assert everything.status_code == 400
+    narrower = patch(admin, f"{ROLES}manager/", {"approval_limits": {"expense": "10"}})
+    assert narrower.status_code == 200, narrower.content
 
 
 def test_Z2_an_admin_cannot_make_anyone_an_owner(admin, people, org_a):

@@ -242,3 +242,33 @@ def test_A2_member_with_a_weak_temporary_password_is_400_not_500(admin_client):
     )
     assert response.status_code == 400
     assert not User.objects.filter(email="weak@alpha.example").exists()
+
+
+@pytest.mark.parametrize(
+    ("role", "message"),
+    [
+        ("owner", "You cannot give the Owner role."),
+        ("manager", "Only someone who holds"),
+        ("no-such-role", "There is no role 'no-such-role'"),
+    ],
+)
+def test_Z2_an_admin_creates_members_only_with_roles_they_may_give(admin_client, role, message):
+    response = admin_client.post(
+        "/api/v1/o/alpha/members/",
+        {"email": "new@alpha.example", "role": role, "temporary_password": "Temporary pass 77!"},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert message in response.json()["role"][0]
+    assert not User.objects.filter(email="new@alpha.example").exists()
+
+
+def test_Z2_invitations_are_refused_for_roles_the_inviter_may_not_give(admin_client):
+    for role in ("owner", "manager", "auditor"):
+        response = admin_client.post(
+            "/api/v1/o/alpha/invitations/",
+            {"email": f"{role}@elsewhere.example", "role": role},
+            content_type="application/json",
+        )
+        assert response.status_code == 400, role
+    assert mail.outbox == []
