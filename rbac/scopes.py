@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from rbac.registry import ALL, DEPARTMENT
+from workforce.models import Department
 
 
 def scope_of(membership, module: str) -> str:
@@ -17,10 +18,16 @@ def scope_of(membership, module: str) -> str:
 
 def in_department_subtree(membership, field: str = "department") -> Q:
     """Rows whose ``field`` is the member's department or one below it; nothing when the
-    member has no department (fail closed)."""
+    member has no department (fail closed).
+
+    The subtree is a subquery of department ids (one prefix match on the path index), not a
+    join: PostgreSQL hashes the few ids and filters the rows while it walks them in list
+    order, instead of joining every row to its department first (20 ms rather than 170 ms
+    for a page of 100,000 shifts, bench/permission_layer.py)."""
     if membership.department_id is None:
         return Q(pk__in=[])
-    return Q(**{f"{field}__path__startswith": membership.department.path})
+    subtree = Department.objects.filter(path__startswith=membership.department.path)
+    return Q(**{f"{field}_id__in": subtree.values("id")})
 
 
 def visible(queryset: QuerySet, module: str, membership) -> QuerySet:
