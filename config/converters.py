@@ -1,3 +1,9 @@
+"""Path converters of every site, registered when this module is imported: each URL module
+that uses ``<id:...>`` or ``<entity:...>`` imports it, whatever order Django loads them in."""
+
+from django.urls import register_converter
+
+
 class RowIdConverter:
     """A primary key in URLs: a positive integer that fits PostgreSQL's bigint.
 
@@ -24,3 +30,7 @@ class EntityTypeConverter:
 
     def to_url(self, value: str) -> str:
         return value
+
+
+register_converter(RowIdConverter, "id")
+register_converter(EntityTypeConverter, "entity")

@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import include, path, register_converter
+from django.urls import include, path
 
 from accounts import views as accounts_views
 from accounts.password_change import password_change_view
@@ -7,7 +7,7 @@ from accounts.second_factors import urls as second_factor_urls
 from accounts.sessions import api as session_api
 from accounts.sessions import views as session_views
 from audit import api as audit_api
-from config.converters import EntityTypeConverter, RowIdConverter
+from config import converters  # noqa: F401 - registers <id:> and <entity:>
 from config.health import liveness
 from portal import views as portal_views
 from rbac import approval_urls, role_urls
@@ -18,9 +18,6 @@ from tokens import api as tokens_api
 from workforce import api as workforce_api
 from workforce import urls as workforce_urls
 from workforce import views as workforce_views
-
-register_converter(RowIdConverter, "id")
-register_converter(EntityTypeConverter, "entity")
 
 org_api = [
     path("audit/events/", audit_api.AuditEventListAPI.as_view(), name="api-audit-events"),

@@ -3,21 +3,18 @@
 
 Approvals (Z6): each approvable subject is spelt out in its routes, so an unknown subject
 matches nothing (404) and every route's view declares its own subject's permission (Z1).
-
-Ids use ``int``, not the portal's ``id`` converter: this module is imported before
-config.urls_portal registers it. An id beyond bigint matches no row (Django answers an
-out-of-range integer lookup with an empty result), so it is a 404 all the same.
 """
 
 from django.urls import path
 
+from config import converters  # noqa: F401 - registers <id:>
 from rbac import approval_api
 from rbac.approvals import APPROVABLE, APPROVE, REJECT
 
 
 def _approval_patterns(subject: str) -> list:
     record_view, decision_view = approval_api.approval_views(subject)
-    base = f"approvals/{subject}/<int:record_id>/"
+    base = f"approvals/{subject}/<id:record_id>/"
     return [
         path(base, record_view.as_view(), name=f"api-approval-{subject}"),
         path(
@@ -37,17 +34,17 @@ api_patterns: list = [
     *(pattern for subject in APPROVABLE for pattern in _approval_patterns(subject)),
     # Z9: one document shared with one user.
     path(
-        "documents/<int:document_id>/grants/",
+        "documents/<id:document_id>/grants/",
         approval_api.DocumentGrantsAPI.as_view(),
         name="api-document-grants",
     ),
     path(
-        "documents/<int:document_id>/grants/<int:user_id>/",
+        "documents/<id:document_id>/grants/<id:user_id>/",
         approval_api.DocumentGrantAPI.as_view(),
         name="api-document-grant",
     ),
     path(
-        "shared-documents/<int:document_id>/",
+        "shared-documents/<id:document_id>/",
         approval_api.SharedDocumentAPI.as_view(),
         name="api-shared-document",
     ),

@@ -1,12 +1,9 @@
 """URL patterns included by config.urls_portal (``api_patterns`` under
-``/api/v1/o/<slug>/``, ``page_patterns`` under ``/o/<slug>/``).
-
-Member ids use ``int``, not the portal's ``id`` converter: this module is imported before
-config.urls_portal registers it. An id beyond bigint matches no row (Django answers an
-out-of-range integer lookup with an empty result), so it is a 404 all the same."""
+``/api/v1/o/<slug>/``, ``page_patterns`` under ``/o/<slug>/``)."""
 
 from django.urls import path
 
+from config import converters  # noqa: F401 - registers <id:>
 from rbac import role_api, role_views
 
 api_patterns = [
@@ -18,7 +15,7 @@ api_patterns = [
         name="api-approval-chain",
     ),
     path(
-        "members/<int:membership_id>/",
+        "members/<id:membership_id>/",
         role_api.MemberDetailAPI.as_view(),
         name="api-member-detail",
     ),

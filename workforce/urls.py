@@ -2,47 +2,40 @@
 ``/api/v1/o/<slug>/``, ``page_patterns`` under ``/o/<slug>/``) and config.urls_client
 (``client_page_patterns`` under ``/o/<slug>/`` on the client host)."""
 
-from django.urls import path, register_converter
+from django.urls import path
 
-from config.converters import RowIdConverter
+from config import converters  # noqa: F401 - registers <id:>
 from workforce import api, views
-
-# Ids in routes as config.urls_portal's ``id``: a positive bigint or no match (a 404 before
-# any query). Registered under a name of its own, because this module is imported before
-# config.urls_portal registers ``id`` and also by the client portal, which does not.
-register_converter(RowIdConverter, "record_id")
 
 api_patterns: list = [
     path("shifts/", api.ShiftListCreateAPI.as_view(), name="api-shift-list"),
     path("shifts/export.csv", api.ShiftExportAPI.as_view(), name="api-shift-export"),
-    path("shifts/<record_id:shift_id>/", api.ShiftDetailAPI.as_view(), name="api-shift-detail"),
+    path("shifts/<id:shift_id>/", api.ShiftDetailAPI.as_view(), name="api-shift-detail"),
     path("leave/", api.LeaveRequestListCreateAPI.as_view(), name="api-leave-list"),
-    path(
-        "leave/<record_id:leave_id>/", api.LeaveRequestDetailAPI.as_view(), name="api-leave-detail"
-    ),
+    path("leave/<id:leave_id>/", api.LeaveRequestDetailAPI.as_view(), name="api-leave-detail"),
     path("expenses/", api.ExpenseListCreateAPI.as_view(), name="api-expense-list"),
     path(
-        "expenses/<record_id:expense_id>/",
+        "expenses/<id:expense_id>/",
         api.ExpenseDetailAPI.as_view(),
         name="api-expense-detail",
     ),
     path("timesheets/", api.TimesheetListCreateAPI.as_view(), name="api-timesheet-list"),
     path(
-        "timesheets/<record_id:timesheet_id>/",
+        "timesheets/<id:timesheet_id>/",
         api.TimesheetDetailAPI.as_view(),
         name="api-timesheet-detail",
     ),
     path("documents/", api.DocumentListCreateAPI.as_view(), name="api-document-list"),
     path(
-        "documents/<record_id:document_id>/",
+        "documents/<id:document_id>/",
         api.DocumentDetailAPI.as_view(),
         name="api-document-detail",
     ),
     path("clients/", api.ClientListCreateAPI.as_view(), name="api-client-list"),
-    path("clients/<record_id:client_id>/", api.ClientDetailAPI.as_view(), name="api-client-detail"),
+    path("clients/<id:client_id>/", api.ClientDetailAPI.as_view(), name="api-client-detail"),
     path("departments/", api.DepartmentListCreateAPI.as_view(), name="api-department-list"),
     path(
-        "departments/<record_id:department_id>/",
+        "departments/<id:department_id>/",
         api.DepartmentDetailAPI.as_view(),
         name="api-department-detail",
     ),
