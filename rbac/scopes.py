@@ -21,9 +21,11 @@ def in_department_subtree(membership, field: str = "department") -> Q:
     member has no department (fail closed).
 
     The subtree is a subquery of department ids (one prefix match on the path index), not a
-    join: PostgreSQL hashes the few ids and filters the rows while it walks them in list
-    order, instead of joining every row to its department first (20 ms rather than 170 ms
-    for a page of 100,000 shifts, bench/permission_layer.py)."""
+    join: PostgreSQL hashes the few ids and filters rows as it walks them in list order,
+    instead of joining every row to its department. On 100,000 shifts the first page takes
+    0.10 ms against 0.26 ms for the join, and 20 ms against 170 ms when the planner's
+    statistics are stale (bench/permission_layer.py and EXPLAIN ANALYZE).
+    """
     if membership.department_id is None:
         return Q(pk__in=[])
     subtree = Department.objects.filter(path__startswith=membership.department.path)
