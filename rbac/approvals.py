@@ -26,7 +26,6 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 
 from audit.services import audit_event_record, audit_event_record_durably, entity_type_of
 from rbac.access import membership_has
@@ -35,6 +34,7 @@ from rbac.registry import ALL
 from rbac.scopes import scope_of, visible
 from tenants.models import Membership
 from workforce.models import Approvable, Department, Expense, LeaveRequest, Timesheet
+from workforce.services import approvable_status_set
 
 # The approvable subjects (rbac.registry.DEFAULT_APPROVAL_CHAINS) and their records.
 APPROVABLE: dict[str, type[Approvable]] = {
@@ -214,8 +214,7 @@ def _record_decide(*, record: Approvable, approver: Membership, verdict: str, re
     else:
         record.status = Approvable.Status.REJECTED
     if record.status != before:
-        record.updated_at = timezone.now()
-        record.save(update_fields=["status", "updated_at"])
+        approvable_status_set(record=record, status=record.status)
     audit_event_record(**_event(verdict, record, decision, [before, record.status]))
     return decision
 

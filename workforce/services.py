@@ -234,3 +234,12 @@ def record_soft_delete(*, record: SoftDeleteModel) -> None:
 def record_restore(*, record: SoftDeleteModel) -> None:
     type(record).all_objects.filter(pk=record.pk).update(deleted_at=None)
     audit_event_record(action=f"{record._meta.model_name}.restored", entity=record)
+
+
+def approvable_status_set(*, record, status: str) -> None:
+    """Moves a leave request, expense or timesheet to ``status``. Only the approval service
+    (``rbac.approvals``) calls it, inside its transaction, and records the decision that
+    caused it as the audit event."""
+    record.status = status
+    record.updated_at = timezone.now()
+    record.save(update_fields=["status", "updated_at"])
