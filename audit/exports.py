@@ -9,8 +9,6 @@ values. The CSV form carries the same columns for spreadsheets, hmacs included.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +21,7 @@ from audit.checkpoints import platform_public_key
 from audit.models import AuditCheckpoint, AuditEvent
 from audit.selectors import chain_records
 from audit.services import audit_event_record
+from config.csv_export import CsvLines
 from tenants.context import current_organization_id, tenant_context
 from tenants.models import Organization
 
@@ -98,28 +97,14 @@ def _jsonl(request: ExportRequest, organization: Organization) -> Iterator[str]:
         yield json.dumps(record, ensure_ascii=False) + "\n"
 
 
-# OWASP CSV injection: a cell a spreadsheet would run as a formula is prefixed with a quote.
-# The CSV is for reading; the JSON Lines export is the exact, verifiable form.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    # The CSV is for reading; the JSON Lines export is the exact, verifiable form.
+    return "" if value is None else str(value)
 
 
 def _csv(request: ExportRequest) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def flush() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
-    writer.writerow([*EVENT_FIELDS, "prev_hmac", "hmac"])
-    yield flush()
+    lines = CsvLines()
+    yield lines.row([*EVENT_FIELDS, "prev_hmac", "hmac"])
     for fields, prev_hmac, event_hmac in chain_records(
         AuditEvent.objects.filter(seq__lte=request.up_to_seq)
     ):
@@ -129,8 +114,7 @@ def _csv(request: ExportRequest) -> Iterator[str]:
             )
             for name in EVENT_FIELDS
         ]
-        writer.writerow([*row, prev_hmac.hex(), event_hmac.hex()])
-        yield flush()
+        yield lines.row([*row, prev_hmac.hex(), event_hmac.hex()])
 
 
 def export_lines(request: ExportRequest) -> Iterator[str]:

@@ -8,9 +8,6 @@ is recorded before any row is read (L1).
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -19,6 +16,7 @@ from django.utils import timezone
 from rest_framework.serializers import Serializer
 
 from audit.services import audit_event_record
+from config.csv_export import CsvLines
 from tenants.context import current_organization_id, tenant_context
 from tenants.models import Membership
 from workforce import selectors
@@ -67,36 +65,13 @@ def cell_text(value) -> str:
     return "" if value is None else str(value)
 
 
-# OWASP CSV injection: a cell a spreadsheet would run as a formula is prefixed with a quote.
-# A plain number (a negative margin) is no formula and stays a number.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
-
-
-def _csv_cell(value) -> str:
-    text = cell_text(value)
-    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
-        return "'" + text
-    return text
-
-
 def shift_export_lines(export: ShiftExport, serializer: Serializer) -> Iterator[str]:
     """The CSV, streamed after the request has ended: inside the organisation's own context
     and transaction, read in chunks."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def flush() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
-    writer.writerow(export.columns)
-    yield flush()
+    lines = CsvLines()
+    yield lines.row(export.columns)
     with tenant_context(export.organization_id):
         shifts = selectors.shifts_for(export.membership, export.withheld)
         for shift in shifts.iterator(chunk_size=CHUNK_ROWS):
             row = serializer.to_representation(shift)
-            writer.writerow([_csv_cell(row[name]) for name in export.columns])
-            yield flush()
+            yield lines.row(cell_text(row[name]) for name in export.columns)

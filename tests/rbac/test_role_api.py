@@ -79,16 +79,6 @@ def assert_signed_out(client: Client) -> None:
 
 
 @pytest.fixture
-def people(org_a):
-    """One member per default role that manages or is managed here, by role key."""
-    users = {}
-    for role in ("owner", "admin", "manager", "staff"):
-        users[role] = make_user(f"{role}@alpha.example")
-        make_membership(org_a, users[role], role=role)
-    return users
-
-
-@pytest.fixture
 def admin(people):
     return signed_in(people["admin"])
 

@@ -52,15 +52,6 @@ def role_form(**fields) -> dict:
     return form
 
 
-@pytest.fixture
-def people(org_a):
-    users = {}
-    for role in ("owner", "admin", "manager", "staff"):
-        users[role] = make_user(f"{role}@alpha.example")
-        make_membership(org_a, users[role], role=role)
-    return users
-
-
 # The rules of changing someone's role (services)
 
 
