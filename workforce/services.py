@@ -169,58 +169,59 @@ def shift_create(
     return _create(shift, SHIFT_FIELDS)
 
 
+def _member_record_create(model, fields: list[str], *, member, **values):
+    """A record of one member, filed under their department as it is now (Z4)."""
+    return _create(model(member=member, department_id=member.department_id, **values), fields)
+
+
 @transaction.atomic
 def leave_request_create(
     *, member, starts_on: date, ends_on: date, reason: str = ""
 ) -> LeaveRequest:
-    leave = LeaveRequest(
+    return _member_record_create(
+        LeaveRequest,
+        LEAVE_FIELDS,
         member=member,
-        department_id=member.department_id,
         starts_on=starts_on,
         ends_on=ends_on,
         reason=reason.strip(),
     )
-    return _create(leave, LEAVE_FIELDS)
 
 
 @transaction.atomic
 def expense_create(*, member, amount: Decimal, description: str) -> Expense:
-    expense = Expense(
-        member=member,
-        department_id=member.department_id,
-        amount=amount,
-        description=description.strip(),
+    return _member_record_create(
+        Expense, EXPENSE_FIELDS, member=member, amount=amount, description=description.strip()
     )
-    return _create(expense, EXPENSE_FIELDS)
 
 
 @transaction.atomic
 def timesheet_create(
     *, member, period_start: date, period_end: date, hours: Decimal, amount: Decimal
 ) -> Timesheet:
-    timesheet = Timesheet(
+    return _member_record_create(
+        Timesheet,
+        TIMESHEET_FIELDS,
         member=member,
-        department_id=member.department_id,
         period_start=period_start,
         period_end=period_end,
         hours=hours,
         amount=amount,
     )
-    return _create(timesheet, TIMESHEET_FIELDS)
 
 
 @transaction.atomic
 def document_create(
     *, member, title: str, expires_on: date | None = None, internal_notes: str = ""
 ) -> Document:
-    document = Document(
+    return _member_record_create(
+        Document,
+        DOCUMENT_FIELDS,
         member=member,
-        department_id=member.department_id,
         title=title.strip(),
         expires_on=expires_on,
         internal_notes=internal_notes,
     )
-    return _create(document, DOCUMENT_FIELDS)
 
 
 @transaction.atomic
