@@ -12,6 +12,7 @@ role says, so a custom role given too much still cannot leak them there.
 from __future__ import annotations
 
 from django.conf import settings
+from rest_framework.exceptions import ValidationError
 
 from rbac.access import membership_has
 
@@ -63,3 +64,17 @@ class FieldSeparationMixin:
         for name in withheld:
             fields.pop(name, None)
         return fields
+
+
+class FieldSeparationInputMixin:
+    """For DRF input serializers: nobody sets a guarded field they may not receive (a custom
+    role that creates shifts without seeing pay cannot set a pay rate either); such a field in
+    the body is a 400 naming it, not silently ignored."""
+
+    def to_internal_value(self, data):
+        request = self.context.get("request")
+        withheld = withheld_for_request(request) if request is not None else FIELD_PERMISSIONS
+        refused = sorted(name for name in withheld if name in self.fields and name in data)
+        if refused:
+            raise ValidationError({name: ["You may not set this field."] for name in refused})
+        return super().to_internal_value(data)

@@ -18,7 +18,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from rbac.fields import FieldSeparationMixin, withheld_for_request
+from rbac.fields import FieldSeparationInputMixin, FieldSeparationMixin, withheld_for_request
 from tokens.scopes import token_scopes
 from workforce import exports, selectors, services
 from workforce.models import (
@@ -207,7 +207,7 @@ def _notes() -> serializers.CharField:
     return serializers.CharField(max_length=5000, allow_blank=True, default="")
 
 
-class ShiftInput(serializers.Serializer):
+class ShiftInput(FieldSeparationInputMixin, serializers.Serializer):
     site = ScopedRowField(lambda m: selectors.sites_in_scope(m, "shift"), "site")
     client = ScopedRowField(
         lambda m: selectors.clients_for(()), "client", required=False, allow_null=True
@@ -260,7 +260,7 @@ class TimesheetInput(serializers.Serializer):
         return data
 
 
-class DocumentInput(serializers.Serializer):
+class DocumentInput(FieldSeparationInputMixin, serializers.Serializer):
     member = ScopedRowField(
         lambda m: selectors.members_in_scope(m, "document"), "member", required=False
     )
@@ -269,7 +269,7 @@ class DocumentInput(serializers.Serializer):
     internal_notes = _notes()
 
 
-class ClientInput(serializers.Serializer):
+class ClientInput(FieldSeparationInputMixin, serializers.Serializer):
     name = serializers.CharField(max_length=200)
     internal_notes = _notes()
 
