@@ -169,6 +169,7 @@ SCOPED_MODULES: tuple[str, ...] = (
     "timesheet",
     "expense",
     "document",
+    "issued_document",
 )
 ALL, DEPARTMENT, OWN = "all", "department", "own"
 SCOPES: tuple[str, ...] = (ALL, DEPARTMENT, OWN)

@@ -7,6 +7,7 @@ from django.utils import timezone
 from guardian.managers import UserObjectPermissionManager
 from guardian.models import UserObjectPermissionBase
 
+from keys.fields import EncryptedFieldsModel, EncryptedTextField
 from tenants.managers import TenantManager
 from tenants.models import TenantModel
 
@@ -76,7 +77,7 @@ class Department(TenantModel):
         return self.name
 
 
-class Site(TenantModel):
+class Site(SoftDeleteModel):
     """A place where shifts are worked."""
 
     name = models.CharField(max_length=200)
@@ -96,6 +97,52 @@ class Site(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Designation(SoftDeleteModel):
+    """A job title a shift can require (security officer, care assistant)."""
+
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        db_table = "workforce_designation"
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="designation_name_unique_in_org"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StaffProfile(EncryptedFieldsModel):
+    """A member's staff record: contact details in clear, bank and national-insurance details
+    encrypted under the organisation's data key (E3)."""
+
+    member = models.OneToOneField(
+        "tenants.Membership", on_delete=models.PROTECT, related_name="staff_profile"
+    )
+    designation = models.ForeignKey(
+        Designation, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    phone = models.CharField(max_length=40, blank=True)
+    address = models.TextField(max_length=1000, blank=True)
+    bank_account = EncryptedTextField(blank=True)
+    national_insurance = EncryptedTextField(blank=True)
+    # Days of paid leave a year; leave beyond the balance is refused.
+    annual_leave_days = models.DecimalField(
+        max_digits=5,
+        decimal_places=1,
+        default=Decimal("28.0"),
+        validators=[MinValueValidator(ZERO)],
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta(EncryptedFieldsModel.Meta):
+        db_table = "workforce_staff_profile"
 
 
 class Client(SoftDeleteModel):
@@ -155,6 +202,9 @@ class Shift(SoftDeleteModel):
         related_name="shifts",
         help_text="The assigned staff member.",
     )
+    designation = models.ForeignKey(
+        Designation, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     bill_rate = models.DecimalField(**MONEY)
@@ -181,6 +231,36 @@ class Shift(SoftDeleteModel):
         if membership.client_id is not None:
             own |= Q(client_id=membership.client_id)
         return own
+
+
+class Attendance(ScopedRecord):
+    """A member's clock-in and clock-out against a shift. ``status`` is set at clock-in
+    (on time or late) or by the periodic check that finds shifts nobody clocked in to
+    (missed)."""
+
+    class Status(models.TextChoices):
+        ON_TIME = "on_time", "On time"
+        LATE = "late", "Late"
+        MISSED = "missed", "Missed"
+
+    shift = models.ForeignKey(Shift, on_delete=models.PROTECT, related_name="attendance")
+    clock_in_at = models.DateTimeField(null=True, blank=True)
+    clock_out_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices)
+
+    class Meta:
+        db_table = "workforce_attendance"
+        ordering = ["-clock_in_at", "-id"]
+        constraints = [
+            # One attendance per shift and member: clocking in twice is refused.
+            models.UniqueConstraint(
+                fields=["organization", "shift", "member"], name="attendance_once_per_shift"
+            ),
+            models.CheckConstraint(
+                condition=Q(clock_out_at__isnull=True) | Q(clock_out_at__gt=F("clock_in_at")),
+                name="attendance_out_after_in",
+            ),
+        ]
 
 
 class Approvable(ScopedRecord):
@@ -245,6 +325,43 @@ class Timesheet(Approvable):
         ]
 
 
+class IssuedDocument(ScopedRecord):
+    """A document the organisation issues to a member: a contract, a letter."""
+
+    class Kind(models.TextChoices):
+        CONTRACT = "contract", "Contract"
+        LETTER = "letter", "Letter"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    title = models.CharField(max_length=200)
+    body = models.TextField(max_length=20000)
+    issued_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "workforce_issued_document"
+        ordering = ["-issued_at", "-id"]
+
+
+class PublicSubmission(TenantModel):
+    """A recruitment application or a demo request sent through an organisation's public
+    forms (D7)."""
+
+    class Kind(models.TextChoices):
+        RECRUITMENT = "recruitment", "Recruitment application"
+        DEMO_REQUEST = "demo_request", "Demo request"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    name = models.CharField(max_length=200)
+    email = models.EmailField(max_length=254)
+    phone = models.CharField(max_length=40, blank=True)
+    message = models.TextField(max_length=5000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        db_table = "workforce_public_submission"
+        ordering = ["-created_at", "-id"]
+
+
 class Document(ScopedRecord):
     """A staff document. Shared with a single user (for instance one client contact) through a
     django-guardian object grant (Z9), on top of what roles and scopes allow."""
@@ -252,6 +369,8 @@ class Document(ScopedRecord):
     title = models.CharField(max_length=200)
     expires_on = models.DateField(null=True, blank=True)
     internal_notes = models.TextField(blank=True, max_length=5000)
+    # When the expiry reminder went out, so the daily job sends it once.
+    expiry_reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         db_table = "workforce_document"
