@@ -9,6 +9,7 @@ from accounts.sessions import views as session_views
 from audit import api as audit_api
 from config import converters  # noqa: F401 - registers <id:> and <entity:>
 from config.health import liveness
+from portal import urls as portal_urls
 from portal import views as portal_views
 from rbac import approval_urls, role_urls
 from rbac.permissions import public
@@ -16,7 +17,9 @@ from tenants import api as tenants_api
 from tenants.views import invitation_accept_view, ip_allowlist_break_glass_page
 from tokens import api as tokens_api
 from workforce import api as workforce_api
+from workforce import public_urls as workforce_public_urls
 from workforce import urls as workforce_urls
+from workforce import urls_domain as workforce_domain_urls
 from workforce import views as workforce_views
 
 org_api = [
@@ -128,8 +131,11 @@ urlpatterns = [
     path("o/<slug:org_slug>/", include(workforce_urls.page_patterns)),
     path("o/<slug:org_slug>/", include(role_urls.page_patterns)),
     path("o/<slug:org_slug>/", include(approval_urls.page_patterns)),
+    path("o/<slug:org_slug>/", include(portal_urls.page_patterns)),
     path("api/v1/o/<slug:org_slug>/", include(org_api)),
     path("api/v1/o/<slug:org_slug>/", include(workforce_urls.api_patterns)),
     path("api/v1/o/<slug:org_slug>/", include(role_urls.api_patterns)),
     path("api/v1/o/<slug:org_slug>/", include(approval_urls.api_patterns)),
+    path("api/v1/o/<slug:org_slug>/", include(workforce_domain_urls.api_patterns)),
+    path("", include(workforce_public_urls.patterns)),
 ]
