@@ -69,6 +69,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # O10: CSP without inline script on every response, those of the middleware below too.
+    "config.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.hosts.SiteRoutingMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
