@@ -136,7 +136,7 @@ def run(services: Services, *, demo: bool, port: int) -> int:
     environment = services.app_environment(os.environ.get("PALISADE_DB_NAME", "palisade"), "dev")
     prepare_database(services, environment, recreate=False)
     if demo:
-        manage(environment, "load_demo")
+        manage(environment, "seed_demo")
 
     # Only the super-admin process holds the cross-tenant role's URL (T3, Z8).
     portal_env = {k: v for k, v in environment.items() if k != "PALISADE_DB_CROSS_TENANT_URL"}

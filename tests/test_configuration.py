@@ -74,7 +74,7 @@ def test_O1_production_profile_starts_with_safe_settings():
 
 def test_O2_demo_data_is_refused_in_production():
     result = subprocess.run(
-        [sys.executable, "manage.py", "load_demo"],
+        [sys.executable, "manage.py", "seed_demo"],
         env={**os.environ, **SAFE_PRODUCTION},
         cwd=ROOT,
         capture_output=True,
