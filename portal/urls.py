@@ -2,5 +2,45 @@
 host) and the client portal's (``client_page_patterns``, under ``/o/<slug>/`` on the client
 host)."""
 
-page_patterns: list = []
-client_page_patterns: list = []
+from django.urls import path
+
+from config import converters  # noqa: F401 - registers <id:>
+from portal import attendance, client, records, rota, views
+from rbac.approvals import APPROVE, REJECT
+
+# Approve and reject, per approvable subject (Z6): each route declares its own subject's
+# permission, and an unknown subject matches nothing.
+DECISION_PATHS = {"leave": "leave", "timesheet": "timesheets", "expense": "expenses"}
+
+
+def _decision_patterns(subject: str, prefix: str = "") -> list:
+    base = f"{DECISION_PATHS[subject]}/<id:record_id>/"
+    return [
+        path(
+            f"{base}{verdict}/",
+            records.decision_view(subject, verdict),
+            name=f"{prefix}{subject}-{verdict}",
+        )
+        for verdict in (APPROVE, REJECT)
+    ]
+
+
+page_patterns: list = [
+    path("", views.dashboard, name="dashboard"),
+    path("rota/", rota.rota, name="rota"),
+    path("my/shifts/", attendance.my_shifts, name="my-shifts"),
+    path("my/shifts/<id:shift_id>/clock-in/", attendance.clock_in, name="clock-in"),
+    path("my/shifts/<id:shift_id>/clock-out/", attendance.clock_out, name="clock-out"),
+    path("shifts/<id:record_id>/", views.shift_detail, name="shift-detail"),
+    path("leave/", records.leave_page, name="leave"),
+    path("leave/<id:record_id>/", views.leave_detail, name="leave-detail"),
+    path("timesheets/", records.timesheet_page, name="timesheets"),
+    path("expenses/", records.expense_page, name="expenses"),
+    path("people/", views.people, name="people"),
+    path("departments/", views.departments, name="departments"),
+    *(pattern for subject in DECISION_PATHS for pattern in _decision_patterns(subject)),
+]
+client_page_patterns: list = [
+    path("", client.client_home, name="client-home"),
+    *_decision_patterns("timesheet", prefix="client-"),
+]

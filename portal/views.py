@@ -1,8 +1,19 @@
+from datetime import timedelta
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.text import capfirst
 
-from rbac.permissions import public, signed_in_only
+from portal.records import MODULES, display, pending_for_approver, record_rows
+from portal.timeline import record_timeline
+from rbac.access import membership_has
+from rbac.fields import withheld_for_request
+from rbac.permissions import public, requires, signed_in_only
 from tenants.selectors import memberships_for_user
+from workforce import selectors
+from workforce.api import LeaveRequestSerializer, ShiftSerializer
+from workforce.people import members_whose_profiles
 
 
 @signed_in_only
@@ -20,3 +31,144 @@ def home(request):
     if request.user.is_authenticated:
         return redirect("organization-choose")
     return redirect("login")
+
+
+# --- organisation pages -------------------------------------------------------------------
+
+DASHBOARD_SHIFTS = 50
+DASHBOARD_PENDING = 5
+EXPIRY_WINDOW_DAYS = 30
+
+
+def _fields(serializer) -> list[tuple[str, str]]:
+    """A serialized record as (label, text) pairs: only the fields this member may receive
+    are in the serializer at all (Z7)."""
+    fields = serializer.fields
+    return [
+        (fields[name].label or capfirst(name.replace("_", " ")), display(value))
+        for name, value in serializer.data.items()
+    ]
+
+
+@requires("site.view")
+@login_required
+def dashboard(request, org_slug: str):
+    """Today's shifts, the approvals waiting for this member and documents expiring soon;
+    each section only for members whose role has the module."""
+    membership = request.membership
+    withheld = withheld_for_request(request)
+    day_start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    context = {"organization": request.organization, "today": day_start.date()}
+    if membership_has(membership, "shift.view"):
+        shifts = selectors.shifts_for(membership, withheld).filter(
+            starts_at__lt=day_start + timedelta(days=1), ends_at__gt=day_start
+        )
+        context["todays_shifts"] = shifts[:DASHBOARD_SHIFTS]
+    approvals = []
+    for module in MODULES.values():
+        pending = pending_for_approver(request, module)
+        if pending is not None:
+            shown = list(pending.select_related("member__user")[: DASHBOARD_PENDING + 1])
+            approvals.append(
+                {
+                    "module": module,
+                    "records": shown[:DASHBOARD_PENDING],
+                    "more": len(shown) > DASHBOARD_PENDING,
+                }
+            )
+    context["approvals"] = approvals
+    if membership_has(membership, "document.view"):
+        today = day_start.date()
+        context["expiring_documents"] = (
+            selectors.documents_for(membership, withheld)
+            .filter(
+                expires_on__gte=today, expires_on__lte=today + timedelta(days=EXPIRY_WINDOW_DAYS)
+            )
+            .order_by("expires_on", "id")[:DASHBOARD_SHIFTS]
+        )
+    return render(request, "portal/dashboard.html", context)
+
+
+@requires("shift.view")
+@login_required
+def shift_detail(request, org_slug: str, record_id: int):
+    shift = selectors.access_shift(request.membership, withheld_for_request(request), record_id)
+    timeline, truncated = record_timeline(request, shift)
+    return render(
+        request,
+        "portal/record_detail.html",
+        {
+            "organization": request.organization,
+            "title": f"Shift at {shift.site.name}",
+            "back": ("rota", "Rota"),
+            "fields": _fields(ShiftSerializer(shift, context={"request": request})),
+            "timeline": timeline,
+            "timeline_truncated": truncated,
+        },
+    )
+
+
+@requires("leave.view")
+@login_required
+def leave_detail(request, org_slug: str, record_id: int):
+    leave = selectors.access_leave_request(request.membership, record_id)
+    timeline, truncated = record_timeline(request, leave)
+    module = MODULES["leave"]
+    can_decide = (
+        leave.status == leave.Status.PENDING
+        and leave.member_id != request.membership.pk
+        and membership_has(request.membership, "leave.approve")
+    )
+    return render(
+        request,
+        "portal/record_detail.html",
+        {
+            "organization": request.organization,
+            "title": "Leave request",
+            "back": ("leave", "Leave"),
+            "fields": _fields(LeaveRequestSerializer(leave, context={"request": request})),
+            "module": module,
+            "decide_row": record_rows(request, module, [leave])[0] if can_decide else None,
+            "decide_url_names": {"approve": "leave-approve", "reject": "leave-reject"},
+            "timeline": timeline,
+            "timeline_truncated": truncated,
+        },
+    )
+
+
+@requires("user.view")
+@login_required
+def people(request, org_slug: str):
+    """The members whose records this member may open (``workforce.people``): everyone with
+    ``user.view``, otherwise only themselves."""
+    members = (
+        members_whose_profiles(request.membership)
+        .select_related("role_definition", "department")
+        .order_by("user__full_name", "user__email", "id")
+    )
+    return render(
+        request,
+        "portal/people.html",
+        {"organization": request.organization, "members": members},
+    )
+
+
+@requires("department.view")
+@login_required
+def departments(request, org_slug: str):
+    """The department tree (Z5), built from the materialised paths in one query."""
+    by_parent: dict[int | None, list] = {}
+    for department in selectors.departments_list():
+        by_parent.setdefault(department.parent_id, []).append(department)
+
+    def branch(parent_id):
+        return [
+            {"department": child, "children": branch(child.pk)}
+            for child in sorted(by_parent.get(parent_id, []), key=lambda d: d.name.lower())
+        ]
+
+    return render(
+        request,
+        "portal/departments.html",
+        {"organization": request.organization, "tree": branch(None)},
+    )

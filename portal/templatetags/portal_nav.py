@@ -1,0 +1,52 @@
+"""The organisation navigation of both portals: only the links the member's role permits
+(Z3), and only those the serving site has (the client portal has fewer pages)."""
+
+from __future__ import annotations
+
+from django import template
+from django.urls import NoReverseMatch, reverse
+
+from rbac.access import membership_has
+
+register = template.Library()
+
+# (URL name, label, permission needed to open it), in menu order.
+LINKS: tuple[tuple[str, str, str], ...] = (
+    ("dashboard", "Dashboard", "site.view"),
+    ("client-home", "Home", "shift.view"),
+    ("rota", "Rota", "shift.view"),
+    ("my-shifts", "My shifts", "attendance.create"),
+    ("shift-list", "Shifts", "shift.view"),
+    ("client-shift-list", "Shifts", "shift.view"),
+    ("leave", "Leave", "leave.view"),
+    ("timesheets", "Timesheets", "timesheet.view"),
+    ("expenses", "Expenses", "expense.view"),
+    ("people", "People", "user.view"),
+    ("departments", "Departments", "department.view"),
+    ("site-list", "Sites", "site.view"),
+    ("role-list", "Roles", "role.view"),
+)
+
+
+def permitted_links(request) -> list[dict]:
+    membership = getattr(request, "membership", None)
+    if membership is None:
+        return []
+    links = []
+    for name, label, required in LINKS:
+        if not membership_has(membership, required):
+            continue
+        try:
+            url = reverse(
+                name, urlconf=request.urlconf, kwargs={"org_slug": request.organization.slug}
+            )
+        except NoReverseMatch:  # not a page of this site
+            continue
+        links.append({"url": url, "label": label, "current": request.path == url})
+    return links
+
+
+@register.inclusion_tag("portal/nav.html", takes_context=True)
+def portal_nav(context):
+    request = context.get("request")
+    return {"links": permitted_links(request) if request is not None else []}

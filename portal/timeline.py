@@ -1,0 +1,57 @@
+"""The audit timeline shown on a record's page (L5), from the same selector as the timeline
+API (``audit.selectors.entity_timeline``).
+
+Audit events keep every changed value, pay rates and internal notes included; the page
+drops the values of fields this member may not receive (Z7), as the record's own fields are
+dropped by its serializer. IP addresses and user agents stay in the audit log proper
+(``audit_log.view``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from audit.selectors import entity_timeline
+from rbac.fields import withheld_for_request
+
+# A record with more events than this shows the newest ones and says so.
+TIMELINE_SHOWN = 200
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    occurred_at: datetime
+    action: str
+    actor: str
+    changes: list[tuple[str, str, str]]  # (field, before, after)
+
+
+def _value(value) -> str:
+    return "—" if value is None or value == "" else str(value)
+
+
+def _label(action: str) -> str:
+    return action.replace("_", " ").replace(".", ": ", 1).capitalize()
+
+
+def record_timeline(request, record) -> tuple[list[TimelineEntry], bool]:
+    """The record's events, oldest first, and whether older ones were left out."""
+    withheld = withheld_for_request(request)
+    events = list(
+        entity_timeline(record._meta.label_lower, record.pk).order_by("-seq")[: TIMELINE_SHOWN + 1]
+    )
+    truncated = len(events) > TIMELINE_SHOWN
+    entries = [
+        TimelineEntry(
+            occurred_at=event.occurred_at,
+            action=_label(event.action),
+            actor=event.actor_label or event.actor_type,
+            changes=[
+                (field.replace("_", " "), _value(change[0]), _value(change[1]))
+                for field, change in (event.changes or {}).items()
+                if field not in withheld and isinstance(change, list) and len(change) == 2
+            ],
+        )
+        for event in reversed(events[:TIMELINE_SHOWN])
+    ]
+    return entries, truncated
