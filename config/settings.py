@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "config.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.hosts.SiteRoutingMiddleware",
+    # Z8: the super-admin site's session cookie has a name of its own (needs the site).
+    "superadmin.cookies.AdminSessionCookieMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -381,6 +383,10 @@ CSRF_COOKIE_SECURE = IS_PRODUCTION
 # A7: in production the __Host- prefix makes browsers refuse the cookies unless they are
 # Secure, host-only and for path /, so no sibling subdomain can plant or shadow them.
 SESSION_COOKIE_NAME = "__Host-sessionid" if IS_PRODUCTION else "sessionid"
+# Z8: the super-admin site's session cookie (superadmin.cookies).
+PALISADE_ADMIN_SESSION_COOKIE_NAME = (
+    "__Host-palisade_admin_session" if IS_PRODUCTION else "palisade_admin_session"
+)
 CSRF_COOKIE_NAME = "__Host-csrftoken" if IS_PRODUCTION else "csrftoken"
 # The cookie and the server-side row live this long after the session's last write (an
 # active session writes at least once a minute): the outer bound of every idle limit.

@@ -8,7 +8,14 @@ from django.http import HttpRequest, JsonResponse
 
 from audit.services import audit_event_record_durably
 from rbac.access import membership_has
-from rbac.permissions import PUBLIC, SIGNED_IN_ONLY, declaration_of, view_class_of
+from rbac.permissions import (
+    PLATFORM_ADMIN,
+    PLATFORM_SESSION_KEY,
+    PUBLIC,
+    SIGNED_IN_ONLY,
+    declaration_of,
+    view_class_of,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +58,8 @@ class DeclaredPermissionMiddleware:
             if not _is_api(view_func) and not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             return None
+        if declaration.kind == PLATFORM_ADMIN:
+            return self._platform_admin(request, view_func)
         required = declaration.permission_for(request.method)
         membership = getattr(request, "membership", None)
         if membership is not None and required and membership_has(membership, required):
@@ -66,6 +75,18 @@ class DeclaredPermissionMiddleware:
                     "permission": [None, required],
                 },
             )
+        return self._refuse(request, view_func)
+
+    def _platform_admin(self, request: HttpRequest, view_func):
+        """Z8: the super-admin site admits a superuser only once this very session signed in on
+        that site and verified a second factor (django-otp records the device at sign-in); a
+        password alone, a portal session, or a person who is not a superuser gets nothing."""
+        user = request.user
+        if not user.is_authenticated or not request.session.get(PLATFORM_SESSION_KEY):
+            return redirect_to_login(request.get_full_path())
+        verified = getattr(user, "is_verified", None)
+        if user.is_active and user.is_superuser and verified is not None and verified():
+            return None
         return self._refuse(request, view_func)
 
     @staticmethod

@@ -8,6 +8,8 @@ enforces it (``rbac.middleware.DeclaredPermissionMiddleware``).
 - Views open to anyone (sign-in, invitation acceptance, health check): ``@public``. Views
   that need only a signed-in user and no organisation permission (account pages, second
   factors, password change): ``@signed_in_only``. Both work on functions and classes.
+- Views of the super-admin site, which has no organisation (Z8): ``@platform_admin``: a
+  signed-in superuser whose session verified a second factor.
 
 A view with none of these answers 403, and a test walks every URL of every site (Z1).
 """
@@ -23,13 +25,17 @@ from rbac.registry import permission
 PUBLIC = "public"
 SIGNED_IN_ONLY = "signed_in_only"
 PERMISSION = "permission"
+PLATFORM_ADMIN = "platform_admin"
+# Z8: set in a session by the super-admin site's own sign-in only, so a portal session (even a
+# superuser's, even verified) never opens the super-admin site.
+PLATFORM_SESSION_KEY = "_palisade_platform_admin"
 
 V = TypeVar("V")
 
 
 @dataclass(frozen=True)
 class Declaration:
-    kind: str  # PUBLIC, SIGNED_IN_ONLY or PERMISSION
+    kind: str  # PUBLIC, SIGNED_IN_ONLY, PERMISSION or PLATFORM_ADMIN
     # PERMISSION only: the permission per method; "*" stands for every method.
     by_method: Mapping[str, str] | None = None
 
@@ -59,6 +65,11 @@ def public(view: V) -> V:
 
 def signed_in_only(view: V) -> V:
     return _mark(view, Declaration(SIGNED_IN_ONLY))
+
+
+def platform_admin(view: V) -> V:
+    """A super-admin site view (Z8): only a superuser verified by a second factor."""
+    return _mark(view, Declaration(PLATFORM_ADMIN))
 
 
 def requires(required: str | Mapping[str, str]) -> Callable[[V], V]:

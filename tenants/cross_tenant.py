@@ -42,12 +42,14 @@ class CrossTenantSession:
 
 @contextmanager
 def cross_tenant_access(
-    organization: Organization, *, actor: str, reason: str
+    organization: Organization, *, actor: str, reason: str, read_only: bool = False
 ) -> Iterator[CrossTenantSession]:
     """Enter one organisation from outside it, leaving a record first.
 
     The audit event is committed in the organisation's own log before the cross-tenant
     connection is used, so access without a record cannot happen, even if the work fails.
+    With ``read_only`` the crossing transaction is READ ONLY in PostgreSQL: support access
+    (Z8) looks, and the database refuses any write it might attempt.
     """
     if not actor.strip() or len(reason.strip()) < 10:
         raise CrossTenantAccessRefused("Cross-tenant access needs an actor and a stated reason.")
@@ -61,4 +63,7 @@ def cross_tenant_access(
             changes={"reason": [None, reason.strip()]},
         )
     with transaction.atomic(using=CROSS_TENANT_DB_ALIAS):
+        if read_only:
+            with connections[CROSS_TENANT_DB_ALIAS].cursor() as cursor:
+                cursor.execute("SET TRANSACTION READ ONLY")
         yield CrossTenantSession(organization=organization)
