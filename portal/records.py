@@ -39,6 +39,7 @@ from workforce.models import Approvable
 from workforce.timekeeping import timesheet_build
 
 PENDING_SHOWN = 100
+STATUS_LABELS = dict(Approvable.Status.choices)
 OWN_SHOWN = 50
 
 
@@ -116,7 +117,12 @@ def record_rows(request, module: Module, records) -> list[dict]:
             "id": row["id"],
             "member": display(row.get("member")),
             "status": row.get("status"),
-            "cells": [display(row.get(name)) for name, _ in module.columns],
+            "cells": [
+                STATUS_LABELS.get(row.get(name), row.get(name))
+                if name == "status"
+                else display(row.get(name))
+                for name, _ in module.columns
+            ],
         }
         for row in data
     ]

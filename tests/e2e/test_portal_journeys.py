@@ -1,0 +1,139 @@
+"""The portals' main journeys in a real browser (Chromium, with JavaScript, so through htmx;
+the same buttons are plain forms without it), under the real Content-Security-Policy:
+a staff member clocks in and requests leave, their manager approves it on the leave page,
+and the staff member sees it approved (D2, D3, Z6, Z8, O10)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+from django.db import connections
+from django.utils import timezone
+from playwright.sync_api import Browser, Page, expect
+
+from tenants.context import tenant_context
+from tests.factories import (
+    TEST_PASSWORD,
+    make_department,
+    make_membership,
+    make_organization,
+    make_shifts,
+    make_site,
+    make_user,
+)
+from tests.processes import gunicorn
+from workforce.services import department_set_head
+
+pytestmark = pytest.mark.usefixtures("committed_db")
+
+STAFF = "sam@alpha.example"
+MANAGER = "meg@alpha.example"
+
+
+@pytest.fixture
+def portal(committed_db, test_environment) -> Iterator[str]:
+    """Alpha with a North department headed by a manager, a staff member in it with a shift
+    that started a minute ago, served by gunicorn."""
+    alpha = make_organization("Alpha Guarding", "alpha")
+    north = make_department(alpha, "North")
+    manager = make_membership(alpha, make_user(MANAGER), role="manager", department=north)
+    staff = make_membership(alpha, make_user(STAFF), role="staff", department=north)
+    with tenant_context(alpha):
+        department_set_head(department=north, head=manager)
+    make_shifts(
+        alpha,
+        1,
+        site=make_site(alpha, "North Gate", north),
+        member=staff,
+        starts_at=timezone.now() - timedelta(minutes=1),
+    )
+    for connection in connections.all():
+        connection.close()
+    with gunicorn(test_environment) as base_url:
+        yield f"http://{settings.PORTAL_HOST}:{urlsplit(base_url).port}"
+
+
+def _sign_in(page: Page, base: str, email: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(f"^{re.escape(base)}/o/alpha/"))
+
+
+def _refused_by_csp(page: Page) -> list[str]:
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return refused
+
+
+def test_D3_staff_clocks_in_requests_leave_manager_approves_staff_sees_it(portal, browser: Browser):
+    base = portal
+    staff_context, manager_context = browser.new_context(), browser.new_context()
+    try:
+        staff = staff_context.new_page()
+        refused = _refused_by_csp(staff)
+        _sign_in(staff, base, STAFF)
+
+        # D2: clock in from My shifts; htmx swaps the row and says so.
+        staff.get_by_role("navigation", name="Organisation").get_by_role(
+            "link", name="My shifts"
+        ).click()
+        expect(staff.get_by_role("heading", name="My shifts")).to_be_visible()
+        staff.get_by_role("button", name=re.compile("^Clock in")).click()
+        expect(staff.get_by_role("status")).to_contain_text("You are clocked in.")
+        expect(staff.get_by_role("button", name=re.compile("^Clock out"))).to_be_visible()
+        expect(staff.get_by_role("row", name=re.compile("North Gate"))).to_contain_text(
+            "On time: in at"
+        )
+
+        # D3: request leave with the form.
+        staff.get_by_role("link", name="Leave", exact=True).click()
+        expect(staff.get_by_role("heading", name="Leave", exact=True)).to_be_visible()
+        first = timezone.localdate() + timedelta(days=21)
+        staff.get_by_label("First day").fill(first.isoformat())
+        staff.get_by_label("Last day").fill((first + timedelta(days=4)).isoformat())
+        staff.get_by_label("Reason (optional)").fill("Family wedding")
+        staff.get_by_role("button", name="Send for approval").click()
+        expect(staff.get_by_role("status")).to_contain_text(
+            "Your leave request was sent for approval."
+        )
+        own = staff.get_by_role("region", name="Your leave requests")
+        expect(own.get_by_role("row", name=re.compile("Family wedding"))).to_contain_text("Pending")
+
+        # Z6: the manager, head of North, approves it on the leave page (htmx swaps the row).
+        manager = manager_context.new_page()
+        refused += _refused_by_csp(manager)
+        _sign_in(manager, base, MANAGER)
+        manager.goto(f"{base}/o/alpha/leave/")
+        waiting = manager.get_by_role("region", name="Waiting for a decision")
+        row = waiting.get_by_role("row", name=re.compile(re.escape(STAFF)))
+        expect(row).to_contain_text("Family wedding")
+        row.get_by_role("button", name=re.compile("^Approve")).click()
+        expect(waiting.get_by_role("status")).to_contain_text(f"The leave request of {STAFF}")
+        expect(waiting.get_by_role("status")).to_contain_text("is now approved")
+        expect(waiting.get_by_role("button", name=re.compile("^Approve"))).to_have_count(0)
+
+        # The staff member sees it approved, and its history says who decided.
+        staff.reload()
+        decided = own.get_by_role("row", name=re.compile("Family wedding"))
+        expect(decided).to_contain_text("Approved")
+        decided.get_by_role("link").click()
+        expect(staff.get_by_role("heading", name="History")).to_be_visible()
+        expect(staff.get_by_role("listitem").filter(has_text="Approval: allowed")).to_contain_text(
+            MANAGER
+        )
+        assert refused == []
+    finally:
+        staff_context.close()
+        manager_context.close()
