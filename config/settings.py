@@ -273,6 +273,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tokens.delete_expired_refresh_tokens",
         "schedule": env.int("PALISADE_REFRESH_TOKEN_SWEEP_SECONDS", default=3600),
     },
+    # D2: shifts that ended with nobody clocked in become missed attendance, once each.
+    "workforce-mark-missed-attendance": {
+        "task": "workforce.mark_missed_attendance_all_organizations",
+        "schedule": env.int("PALISADE_MISSED_ATTENDANCE_SECONDS", default=300),
+    },
+    # D4: documents expiring within 30 days are reminded of, once each.
+    "workforce-document-expiry-reminders": {
+        "task": "workforce.send_document_expiry_reminders_all_organizations",
+        "schedule": env.int("PALISADE_DOCUMENT_REMINDER_SECONDS", default=86400),
+    },
 }
 
 # Audit streaming to webhook sinks (L8). Deliveries go to their own queue when one is named,

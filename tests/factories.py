@@ -162,3 +162,30 @@ def make_document(
         return document_create(
             member=member, title=title, expires_on=expires_on, internal_notes=internal_notes
         )
+
+
+def make_designation(org: Organization, name: str):
+    from workforce.people import designation_create
+
+    with tenant_context(org):
+        return designation_create(name=name)
+
+
+def make_staff_profile(org: Organization, member: Membership, **fields):
+    from workforce.people import staff_profile_update
+
+    with tenant_context(org):
+        return staff_profile_update(member=member, **fields)
+
+
+def make_issued_document(
+    org: Organization,
+    member: Membership,
+    kind: str = "letter",
+    title: str = "Welcome letter",
+    body: str = "Welcome aboard.",
+):
+    from workforce.documents import issued_document_create
+
+    with tenant_context(org):
+        return issued_document_create(member=member, kind=kind, title=title, body=body)

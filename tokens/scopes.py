@@ -46,6 +46,14 @@ SCOPES: dict[str, str] = {
     "approvals:read": "Read where leave, expenses and timesheets stand in their approvals",
     "approvals:write": "Approve and reject leave, expenses and timesheets",
     "documents:share": "Share documents with single members and withdraw the grants",
+    "attendance:read": "Read attendance",
+    "attendance:write": "Clock in and out of one's own shifts",
+    "designations:read": "Read designations",
+    "designations:write": "Create designations",
+    "staff_profiles:read": "Read staff profiles",
+    "staff_profiles:write": "Change staff profiles",
+    "issued_documents:read": "Read issued contracts and letters",
+    "issued_documents:write": "Issue contracts and letters",
 }
 
 READ_METHODS = ("GET", "HEAD")

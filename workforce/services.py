@@ -11,17 +11,21 @@ from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 
 from audit.services import audit_event_record, changes_between, snapshot
+from tenants.models import Membership
 from workforce.models import (
     Client,
     Department,
+    Designation,
     Document,
     Expense,
     LeaveRequest,
     Shift,
     Site,
     SoftDeleteModel,
+    StaffProfile,
     Timesheet,
 )
+from workforce.people import leave_balance, leave_days_by_year
 
 DEPARTMENT_FIELDS = ["name", "parent", "head"]
 SITE_FIELDS = ["name", "address", "department"]
@@ -117,6 +121,7 @@ SHIFT_FIELDS = [
     "client",
     "department",
     "member",
+    "designation",
     "starts_at",
     "ends_at",
     "bill_rate",
@@ -142,6 +147,58 @@ def client_create(*, name: str, internal_notes: str = "") -> Client:
     return _create(Client(name=name.strip(), internal_notes=internal_notes), CLIENT_FIELDS)
 
 
+def _shift_clash_check(*, member, starts_at: datetime, ends_at: datetime, exclude=None) -> None:
+    """A member works one shift at a time: a shift of theirs that overlaps ``[starts_at,
+    ends_at)`` (touching ends are fine) is refused, naming the clashing shift's time. The
+    caller holds the member's row locked, so two concurrent writes cannot both pass."""
+    clashing = Shift.objects.filter(
+        member=member, starts_at__lt=ends_at, ends_at__gt=starts_at
+    ).select_related("site")
+    if exclude is not None:
+        clashing = clashing.exclude(pk=exclude.pk)
+    clash = clashing.order_by("starts_at", "id").first()
+    if clash is not None:
+        starts, ends = timezone.localtime(clash.starts_at), timezone.localtime(clash.ends_at)
+        raise ValidationError(
+            {
+                "member": (
+                    f"This member already has a shift at {clash.site.name} from "
+                    f"{starts:%d %b %Y %H:%M} to {ends:%d %b %Y %H:%M} ({starts:%Z}) that "
+                    "overlaps this one."
+                )
+            }
+        )
+
+
+def _shift_designation_check(*, member, designation: Designation | None) -> None:
+    """A shift that requires a designation goes only to a member whose staff profile has
+    that designation (when the profile names one)."""
+    if designation is None:
+        return
+    held = (
+        StaffProfile.objects.filter(member=member).values_list("designation_id", flat=True).first()
+    )
+    if held is not None and held != designation.pk:
+        raise ValidationError(
+            {
+                "member": f"This shift needs a {designation.name}; the member's staff profile "
+                "has a different designation."
+            }
+        )
+
+
+def shift_assignment_validate(
+    *, member, starts_at: datetime, ends_at: datetime, designation=None, exclude=None
+) -> None:
+    """The rules of putting a member on a shift (overlap, designation), for every write that
+    assigns one. Locks the member's row until the transaction ends."""
+    if member is None:
+        return
+    Membership.objects.select_for_update().filter(pk=member.pk).first()
+    _shift_clash_check(member=member, starts_at=starts_at, ends_at=ends_at, exclude=exclude)
+    _shift_designation_check(member=member, designation=designation)
+
+
 @transaction.atomic
 def shift_create(
     *,
@@ -152,6 +209,7 @@ def shift_create(
     pay_rate: Decimal,
     member=None,
     client: Client | None = None,
+    designation: Designation | None = None,
     internal_notes: str = "",
 ) -> Shift:
     """A shift belongs to its site's department, for department scopes (Z4)."""
@@ -160,12 +218,17 @@ def shift_create(
         department_id=site.department_id,
         client=client,
         member=member,
+        designation=designation,
         starts_at=starts_at,
         ends_at=ends_at,
         bill_rate=bill_rate,
         pay_rate=pay_rate,
         internal_notes=internal_notes,
     )
+    if ends_at > starts_at:
+        shift_assignment_validate(
+            member=member, starts_at=starts_at, ends_at=ends_at, designation=designation
+        )
     return _create(shift, SHIFT_FIELDS)
 
 
@@ -178,6 +241,22 @@ def _member_record_create(model, fields: list[str], *, member, **values):
 def leave_request_create(
     *, member, starts_on: date, ends_on: date, reason: str = ""
 ) -> LeaveRequest:
+    """Refuses dates in the wrong order and a request longer than what is left of the
+    member's allowance in each calendar year it touches, pending requests counted as taken.
+    The member's row is locked, so two requests at once cannot both spend the last days."""
+    if ends_on < starts_on:
+        raise ValidationError({"ends_on": "Leave cannot end before it starts."})
+    Membership.objects.select_for_update().filter(pk=member.pk).first()
+    for year, days in leave_days_by_year(starts_on, ends_on).items():
+        balance = leave_balance(member=member, year=year)
+        if days > balance.remaining:
+            raise ValidationError(
+                {
+                    "ends_on": f"This request takes {days} day(s) of {year}'s leave, but only "
+                    f"{balance.remaining} remain ({balance.allowance} allowed, {balance.taken} "
+                    f"taken, {balance.pending} pending)."
+                }
+            )
     return _member_record_create(
         LeaveRequest,
         LEAVE_FIELDS,

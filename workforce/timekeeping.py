@@ -1,0 +1,250 @@
+"""Time: clocking in and out of shifts, late and missed detection, and timesheets built from
+attendance (D2, D5).
+
+Clock-in is open from ``CLOCK_IN_OPENS_BEFORE_START`` before a shift starts until it ends; a
+clock-in more than ``LATE_AFTER`` after the start is late. Shifts that ended with nobody
+clocked in are marked missed by a periodic job (``workforce.tasks``), once each. Reads are
+scoped by the ``attendance`` module's visibility (Z4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from audit.services import audit_event_record, changes_between, snapshot
+from rbac.scopes import visible
+from tenants.models import Membership
+from workforce.models import Approvable, Attendance, Shift, Timesheet
+from workforce.services import TIMESHEET_FIELDS
+
+CLOCK_IN_OPENS_BEFORE_START = timedelta(minutes=30)
+LATE_AFTER = timedelta(minutes=5)
+# The missed-shift job looks this far back, so a first run (or a run after an outage) does
+# not mark years of shifts from before attendance was recorded; and it handles at most this
+# many shifts per run (the next run takes the rest).
+MISSED_LOOKBACK = timedelta(days=7)
+MISSED_BATCH = 500
+
+ATTENDANCE_FIELDS = ["member", "department", "shift", "clock_in_at", "clock_out_at", "status"]
+HOUR = Decimal(3600)
+CENTS = Decimal("0.01")
+
+
+def _local(moment: datetime) -> str:
+    return f"{timezone.localtime(moment):%d %b %Y %H:%M %Z}"
+
+
+# --- reads ----------------------------------------------------------------------------------
+
+
+def attendance_for(membership: Membership) -> QuerySet[Attendance]:
+    rows = Attendance.objects.select_related("shift__site", "department", "member__user")
+    return visible(rows, "attendance", membership).order_by("-shift__starts_at", "-id")
+
+
+def access_attendance(membership: Membership, attendance_id: int) -> Attendance:
+    return get_object_or_404(attendance_for(membership), pk=attendance_id)
+
+
+def assigned_shift(membership: Membership, shift_id: int) -> Shift:
+    """A live shift assigned to the member, or 404: nobody clocks in to someone else's shift,
+    whatever else their role lets them see."""
+    return get_object_or_404(Shift.objects.filter(member=membership), pk=shift_id)
+
+
+# --- clocking in and out --------------------------------------------------------------------
+
+
+@transaction.atomic
+def attendance_clock_in(*, shift: Shift, member: Membership) -> Attendance:
+    """Clocks ``member`` in to their ``shift`` now: on time, or late after ``LATE_AFTER``."""
+    now = timezone.now()
+    # Serialises clock-ins to one shift, so a double submission finds the first one.
+    shift = Shift.objects.select_for_update(of=("self",)).get(pk=shift.pk)
+    if shift.member_id != member.pk:
+        raise ValidationError("You can only clock in to a shift assigned to you.")
+    existing = Attendance.objects.filter(shift=shift, member=member).first()
+    if existing is not None and existing.clock_in_at is not None:
+        raise ValidationError(
+            f"You already clocked in to this shift at {_local(existing.clock_in_at)}."
+        )
+    if existing is not None:
+        raise ValidationError("This shift was marked missed; ask your manager to correct it.")
+    opens = shift.starts_at - CLOCK_IN_OPENS_BEFORE_START
+    if now < opens:
+        raise ValidationError(
+            f"Clock-in opens at {_local(opens)}, {int(CLOCK_IN_OPENS_BEFORE_START.seconds / 60)}"
+            " minutes before the shift starts."
+        )
+    if now >= shift.ends_at:
+        raise ValidationError(f"This shift ended at {_local(shift.ends_at)}; clock-in is closed.")
+    status = (
+        Attendance.Status.LATE if now > shift.starts_at + LATE_AFTER else Attendance.Status.ON_TIME
+    )
+    attendance = Attendance(
+        shift=shift,
+        member=member,
+        department_id=member.department_id,
+        clock_in_at=now,
+        status=status,
+    )
+    attendance.full_clean()
+    attendance.save()
+    audit_event_record(
+        action="attendance.clocked_in",
+        entity=attendance,
+        changes=changes_between({}, snapshot(attendance, ATTENDANCE_FIELDS)),
+    )
+    return attendance
+
+
+@transaction.atomic
+def attendance_clock_out(*, shift: Shift, member: Membership) -> Attendance:
+    now = timezone.now()
+    attendance = (
+        Attendance.objects.select_for_update(of=("self",))
+        .filter(shift=shift, member=member, clock_in_at__isnull=False)
+        .first()
+    )
+    if attendance is None:
+        raise ValidationError("You have not clocked in to this shift, so you cannot clock out.")
+    if attendance.clock_out_at is not None:
+        raise ValidationError(
+            f"You already clocked out of this shift at {_local(attendance.clock_out_at)}."
+        )
+    if now <= attendance.clock_in_at:
+        raise ValidationError("Clock-out must come after clock-in.")
+    before = snapshot(attendance, ATTENDANCE_FIELDS)
+    attendance.clock_out_at = now
+    attendance.updated_at = now
+    attendance.save(update_fields=["clock_out_at", "updated_at"])
+    audit_event_record(
+        action="attendance.clocked_out",
+        entity=attendance,
+        changes=changes_between(before, snapshot(attendance, ATTENDANCE_FIELDS)),
+    )
+    return attendance
+
+
+@transaction.atomic
+def attendance_mark_missed() -> int:
+    """Marks every assigned shift that ended (within ``MISSED_LOOKBACK``) with no attendance
+    of its member as missed: one ``missed`` row and one ``attendance.missed`` event per shift.
+    Idempotent: a marked shift has its row and is not found again; shifts another run has
+    locked are skipped, so two runs at once never mark one twice. Returns how many."""
+    now = timezone.now()
+    already = Attendance.all_objects.filter(shift=OuterRef("pk"), member=OuterRef("member_id"))
+    ended = list(
+        Shift.objects.select_for_update(of=("self",), skip_locked=True)
+        .filter(member__isnull=False, ends_at__lte=now, ends_at__gt=now - MISSED_LOOKBACK)
+        .filter(~Q(Exists(already)))
+        .select_related("member")
+        .order_by("ends_at", "id")[:MISSED_BATCH]
+    )
+    for shift in ended:
+        attendance = Attendance(
+            shift=shift,
+            member=shift.member,
+            department_id=shift.member.department_id,
+            status=Attendance.Status.MISSED,
+        )
+        attendance.full_clean()
+        attendance.save()
+        audit_event_record(
+            action="attendance.missed",
+            entity=attendance,
+            changes=changes_between({}, snapshot(attendance, ATTENDANCE_FIELDS)),
+        )
+    return len(ended)
+
+
+# --- timesheets from attendance (D5) --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkedTime:
+    hours: Decimal
+    amount: Decimal
+    attendance_ids: list[int]
+
+
+def worked_time(*, member: Membership, period_start: date, period_end: date) -> WorkedTime:
+    """Completed attendance (clocked in and out) of shifts that start in the period (dates
+    in the organisation's time zone): hours worked, and each hour paid at its shift's pay
+    rate. Rounded to cents once, at the end."""
+    rows = Attendance.objects.filter(
+        member=member,
+        clock_in_at__isnull=False,
+        clock_out_at__isnull=False,
+        shift__starts_at__date__gte=period_start,
+        shift__starts_at__date__lte=period_end,
+    ).values_list("pk", "clock_in_at", "clock_out_at", "shift__pay_rate")
+    hours = amount = Decimal(0)
+    ids = []
+    for pk, clock_in_at, clock_out_at, pay_rate in rows:
+        worked = Decimal((clock_out_at - clock_in_at).total_seconds()) / HOUR
+        hours += worked
+        amount += worked * pay_rate
+        ids.append(pk)
+    return WorkedTime(
+        hours=hours.quantize(CENTS, ROUND_HALF_UP),
+        amount=amount.quantize(CENTS, ROUND_HALF_UP),
+        attendance_ids=sorted(ids),
+    )
+
+
+@transaction.atomic
+def timesheet_build(*, member: Membership, period_start: date, period_end: date) -> Timesheet:
+    """A pending timesheet for ``member`` made from their completed attendance in the period.
+    Refused: dates in the wrong order, a period overlapping another live timesheet of theirs
+    (a rejected one does not count), and a period with no completed attendance."""
+    if period_end < period_start:
+        raise ValidationError({"period_end": "The period cannot end before it starts."})
+    # Serialises builds for one member, so two at once cannot both pass the overlap check.
+    Membership.objects.select_for_update().filter(pk=member.pk).first()
+    overlapping = (
+        Timesheet.objects.filter(
+            member=member, period_start__lte=period_end, period_end__gte=period_start
+        )
+        .exclude(status=Approvable.Status.REJECTED)
+        .order_by("period_start")
+        .first()
+    )
+    if overlapping is not None:
+        raise ValidationError(
+            {
+                "period_start": "This period overlaps the member's timesheet for "
+                f"{overlapping.period_start:%d %b %Y} to {overlapping.period_end:%d %b %Y}."
+            }
+        )
+    worked = worked_time(member=member, period_start=period_start, period_end=period_end)
+    if not worked.attendance_ids:
+        raise ValidationError(
+            {
+                "period_start": "There is no completed attendance (clocked in and out) in "
+                f"{period_start:%d %b %Y} to {period_end:%d %b %Y}; nothing to put on a "
+                "timesheet."
+            }
+        )
+    timesheet = Timesheet(
+        member=member,
+        department_id=member.department_id,
+        period_start=period_start,
+        period_end=period_end,
+        hours=worked.hours,
+        amount=worked.amount,
+    )
+    timesheet.full_clean()
+    timesheet.save()
+    changes = changes_between({}, snapshot(timesheet, TIMESHEET_FIELDS))
+    changes["attendance"] = [None, worked.attendance_ids]
+    audit_event_record(action="timesheet.built", entity=timesheet, changes=changes)
+    return timesheet
