@@ -46,6 +46,9 @@ ENDPOINT_POLICIES = {
     "security-step-up-passkey-verify": SIGN_IN,
     "api-token-sign-in": SIGN_IN,
     "invitation-accept": PUBLIC_FORM,
+    # D7: anyone may post an organisation's recruitment and demo-request forms.
+    "public-join": PUBLIC_FORM,
+    "public-demo": PUBLIC_FORM,
 }
 # Never limited: load balancers and orchestrators must always reach them.
 EXEMPT_URL_NAMES = frozenset({"healthz"})
