@@ -37,6 +37,9 @@ NO_SECOND_FACTOR = (
     "The super-admin site needs a second factor. Set up an authenticator app on your account "
     "in the portal first, then sign in here again."
 )
+CHANGE_SET_CREDENTIAL_FIRST = (
+    "Your password was set by someone else. Change it on the portal first, then sign in here."
+)
 STATE_REJECTED = (
     "Your sign-in could not be continued: it expired or was interrupted. Please sign in again."
 )
@@ -84,6 +87,10 @@ def admin_sign_in(request: HttpRequest) -> HttpResponse:
             context["refused"] = True
         elif not methods:
             context["error"] = NO_SECOND_FACTOR
+        elif user.must_change_password:
+            # A2: the password was set by someone else; it is changed on the portal, which
+            # has the page for it.
+            context["error"] = CHANGE_SET_CREDENTIAL_FIRST
         else:
             response = redirect("sign-in-second-factor")
             sign_in.pending_start(

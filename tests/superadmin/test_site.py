@@ -165,3 +165,26 @@ def test_Z8_organisations_list_shows_member_counts(operator, org_a, org_b, membe
 def test_Z8_signing_out_ends_the_admin_session(operator):
     assert operator.post("/platform/sign-out/").status_code == 302
     assert operator.get(ORGANISATIONS).status_code == 302
+
+
+def test_Z8_the_pending_sign_in_cookie_is_scoped_to_the_admin_sign_in_path(root, root_app):
+    step_1 = admin_browser().post(SIGN_IN, {"username": root.email, "password": TEST_PASSWORD})
+    assert step_1.cookies["palisade_sign_in"]["path"] == SIGN_IN
+    assert step_1.cookies[settings.PALISADE_ADMIN_SESSION_COOKIE_NAME]["httponly"]
+    assert settings.SESSION_COOKIE_NAME not in step_1.cookies
+
+
+def test_Z8_every_page_renders_for_a_super_admin(operator, org_a):
+    assert operator.get("/")["Location"] == ORGANISATIONS
+    for path in (
+        ORGANISATIONS,
+        "/platform/organisations/new/",
+        "/platform/organisations/alpha/",
+        "/platform/organisations/alpha/support/",
+        "/platform/users/",
+        "/platform/users/?q=nobody",
+    ):
+        page = operator.get(path)
+        assert page.status_code == 200, path
+        assert b"<script>" not in page.content and b"style=" not in page.content, path
+    assert operator.get("/platform/organisations/nobody/").status_code == 404
