@@ -88,7 +88,7 @@ class _ClockAPI(APIView):
     def clock(self, *, shift, member) -> Attendance:
         raise NotImplementedError
 
-    @extend_schema(request=None, responses=AttendanceSerializer)
+    @extend_schema(request=None, responses={200: AttendanceSerializer, 201: AttendanceSerializer})
     def post(self, request, org_slug: str, shift_id: int):
         shift = timekeeping.assigned_shift(request.membership, shift_id)
         attendance = self.clock(shift=shift, member=request.membership)
