@@ -36,6 +36,7 @@ from rbac.permissions import requires
 from workforce import selectors, services
 from workforce.api import ExpenseSerializer, LeaveRequestSerializer, TimesheetSerializer
 from workforce.models import Approvable
+from workforce.people import leave_balance
 from workforce.timekeeping import timesheet_build
 
 PENDING_SHOWN = 100
@@ -214,6 +215,8 @@ def _module_page(request, subject: str):
             messages.success(request, f"Your {module.noun} was sent for approval.")
             return redirect(module.page, org_slug=request.organization.slug)
     own = module.records(membership).filter(member=membership)[:OWN_SHOWN]
+    # D3: what is left of this year's allowance, next to the form that spends it.
+    balance = leave_balance(member=membership) if subject == "leave" and can_create else None
     pending = pending_for_approver(request, module)
     return render(
         request,
@@ -228,6 +231,7 @@ def _module_page(request, subject: str):
             else record_rows(request, module, pending[:PENDING_SHOWN]),
             "form": form if can_create else None,
             "decide_url_names": _decide_url_names(request, subject),
+            "balance": balance,
         },
         status=400 if form.errors else 200,
     )

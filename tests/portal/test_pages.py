@@ -11,13 +11,22 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.models import AuditEvent
 from portal.rota import week_label
 from tenants.context import tenant_context
-from tests.factories import make_document, make_expense, make_shifts, make_site, make_timesheet
+from tests.factories import (
+    make_document,
+    make_expense,
+    make_membership,
+    make_shifts,
+    make_site,
+    make_timesheet,
+    make_user,
+)
 from tests.portal.conftest import assert_csp_clean
 from tests.workforce.conftest import BILL_RATE, MARGIN, NOTE, PAY_RATE, SECRETS
 from workforce.models import Attendance, Expense, LeaveRequest
@@ -124,6 +133,8 @@ def test_D3_staff_sees_only_their_own_leave_and_no_decisions(world):
 
 def test_D3_staff_requests_leave_through_the_form(world):
     staff = world.client("staff")
+    # The default allowance, one day already pending (the world's request).
+    assert "27 of 28 days left" in staff.get(f"{ORG}/leave/").content.decode()
     starts = timezone.localdate() + timedelta(days=30)
     response = staff.post(
         f"{ORG}/leave/",
@@ -357,6 +368,17 @@ def test_Z8_dashboard_shows_today_pending_decisions_and_expiring_documents(world
     assert "Waiting for your decision" in manager
     assert world.users["staff"].email in manager  # the staff member's pending leave
     assert world.users["south_staff"].email not in manager
+
+
+@pytest.mark.usefixtures("dashboard_routed")
+def test_Z8_an_admin_dashboard_points_to_the_pages_their_role_opens(world):
+    admin = make_user("ada@alpha.example")
+    make_membership(world.org, admin, role="admin")
+    client = HttpClient(HTTP_HOST=settings.PORTAL_HOST)
+    client.force_login(admin)
+    page = client.get(f"{ORG}/").content.decode()
+    assert "Your role looks after the organisation" in page
+    assert "Today's shifts" not in page
 
 
 def test_Z8_people_and_departments(world):
