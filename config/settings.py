@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    # D8: Swagger UI's files, served from here (no CDN).
+    "drf_spectacular_sidecar",
     # Z9: object-level grants; only its direct-foreign-key base classes are used
     # (workforce.DocumentGrant), so every grant lives in a tenant table under RLS.
     "guardian",
@@ -431,7 +433,29 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Palisade API", "VERSION": "1.0.0"}
+# D8: the OpenAPI schema (/api/v1/schema/) and its docs page (/api/v1/docs/), for signed-in
+# users only; the docs page's Swagger UI comes from drf-spectacular-sidecar's static files
+# (no CDN, O10).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Palisade API",
+    "VERSION": "1.0.0",
+    "DESCRIPTION": (
+        "Organisation resources live under /api/v1/o/{org_slug}/. Lists are cursor-paginated "
+        "(follow `next`), filtered by query parameters and ordered with `ordering`. Detail "
+        "responses carry an ETag; send it back in If-Match with PATCH or DELETE to refuse "
+        "(412) a change to a record someone else changed meanwhile. Errors: "
+        '`{"detail": "..."}` (with an optional `code`), or for invalid input (400) a list of '
+        "messages per field."
+    ),
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Registers the bearer scheme and keeps pages out of the schema (config.api_schema).
+    "PREPROCESSING_HOOKS": ["config.api_schema.api_endpoints_only"],
+    "ENUM_NAME_OVERRIDES": {"ApprovalStatusEnum": "workforce.models.Approvable.Status"},
+}
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

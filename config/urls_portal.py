@@ -1,5 +1,6 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import views as accounts_views
 from accounts.password_change import password_change_view
@@ -12,7 +13,7 @@ from config.health import liveness
 from portal import urls as portal_urls
 from portal import views as portal_views
 from rbac import approval_urls, role_urls
-from rbac.permissions import public
+from rbac.permissions import public, signed_in_only
 from tenants import api as tenants_api
 from tenants.views import invitation_accept_view, ip_allowlist_break_glass_page
 from tokens import api as tokens_api
@@ -127,6 +128,14 @@ urlpatterns = [
     path("api/v1/auth/token/", tokens_api.TokenSignInAPI.as_view(), name="api-token-sign-in"),
     path("api/v1/auth/refresh/", tokens_api.TokenRefreshAPI.as_view(), name="api-token-refresh"),
     path("api/v1/auth/sign-out/", tokens_api.TokenSignOutAPI.as_view(), name="api-token-sign-out"),
+    # D8: the OpenAPI schema and its docs page, for signed-in users (the schema maps every
+    # endpoint; there is no reason to hand that map to anonymous visitors).
+    path("api/v1/schema/", signed_in_only(SpectacularAPIView.as_view()), name="api-schema"),
+    path(
+        "api/v1/docs/",
+        signed_in_only(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
     path("o/<slug:org_slug>/", include(org_pages)),
     path("o/<slug:org_slug>/", include(workforce_urls.page_patterns)),
     path("o/<slug:org_slug>/", include(role_urls.page_patterns)),
@@ -139,3 +148,7 @@ urlpatterns = [
     path("api/v1/o/<slug:org_slug>/", include(workforce_domain_urls.api_patterns)),
     path("", include(workforce_public_urls.patterns)),
 ]
+
+# D8: API paths answer errors in the API's format (config.api_errors), pages with pages.
+handler404 = "config.api_errors.not_found"
+handler500 = "config.api_errors.server_failure"

@@ -8,21 +8,34 @@ are checked by an input serializer (a 400 with a message per field) and made by
 ``workforce.services``; a create answers with the new row as a read would show it.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from django.db.models import QuerySet
-from django.http import StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils.http import parse_etags
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView, ListCreateAPIView, RetrieveAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from config.api_errors import ERROR_RESPONSES
 from rbac.fields import FieldSeparationInputMixin, FieldSeparationMixin, withheld_for_request
 from tokens.scopes import token_scopes
 from workforce import exports, selectors, services
 from workforce.models import (
     MONEY,
+    Approvable,
     Client,
     Department,
     Document,
@@ -180,6 +193,7 @@ class DepartmentSerializer(serializers.ModelSerializer):
 # --- input --------------------------------------------------------------------------------
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class ScopedRowField(serializers.PrimaryKeyRelatedField):
     """The id of a row the requesting member may refer to, found among ``rows(membership)``.
     An unknown id, one outside the member's scope and another organisation's (T4) get the
@@ -207,6 +221,12 @@ def _notes() -> serializers.CharField:
     return serializers.CharField(max_length=5000, allow_blank=True, default="")
 
 
+def _current(form: serializers.Serializer, data: dict, name: str):
+    """A value after this request: the one given, or on a PATCH the row's own, so rules
+    across fields (dates in order) hold for partial changes too."""
+    return data[name] if name in data else getattr(form.instance, name)
+
+
 class ShiftInput(FieldSeparationInputMixin, serializers.Serializer):
     site = ScopedRowField(lambda m: selectors.sites_in_scope(m, "shift"), "site")
     client = ScopedRowField(
@@ -225,7 +245,8 @@ class ShiftInput(FieldSeparationInputMixin, serializers.Serializer):
     internal_notes = _notes()
 
     def validate(self, data):
-        if data["ends_at"] <= data["starts_at"]:
+        starts_at, ends_at = _current(self, data, "starts_at"), _current(self, data, "ends_at")
+        if ends_at <= starts_at:
             raise serializers.ValidationError({"ends_at": "A shift must end after it starts."})
         return data
 
@@ -236,7 +257,7 @@ class LeaveRequestInput(serializers.Serializer):
     reason = serializers.CharField(max_length=500, allow_blank=True, default="")
 
     def validate(self, data):
-        if data["ends_on"] < data["starts_on"]:
+        if _current(self, data, "ends_on") < _current(self, data, "starts_on"):
             raise serializers.ValidationError({"ends_on": "Leave cannot end before it starts."})
         return data
 
@@ -253,7 +274,7 @@ class TimesheetInput(serializers.Serializer):
     amount = _money()
 
     def validate(self, data):
-        if data["period_end"] < data["period_start"]:
+        if _current(self, data, "period_end") < _current(self, data, "period_start"):
             raise serializers.ValidationError(
                 {"period_end": "The period cannot end before it starts."}
             )
@@ -318,12 +339,85 @@ class DepartmentChange(serializers.Serializer):
         return data
 
 
-# --- views --------------------------------------------------------------------------------
+# --- preconditions (D8) -------------------------------------------------------------------
+#
+# Lost updates: every detail response (GET, and the answer to a PATCH or a restore) carries
+# an ``ETag``, a version of the row (``services.record_version``). A PATCH or DELETE that
+# sends ``If-Match`` is applied only if the row still has one of the versions given (or
+# ``*``); otherwise it is a 412 and nothing changes. The check and the write happen under a
+# row lock in one transaction, so two writers holding the same version cannot both win.
+#
+# A PATCH or DELETE without ``If-Match`` is accepted (last write wins): simple scripts and
+# the portal's own forms keep working, and a client that wants protection sends the header.
+# Weak validators (``W/"..."``) never match: If-Match uses strong comparison (RFC 9110 13.1.1).
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="The ETag of the version you read; a different current version is a 412.",
+)
+
+
+def expected_versions(request) -> list[str] | None:
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    tags = parse_etags(header)
+    if tags == ["*"]:
+        return ["*"]
+    return [tag[1:-1] for tag in tags if tag.startswith('"')]
+
+
+def _error_responses(*codes: int) -> dict:
+    return {code: ERROR_RESPONSES[code] for code in codes}
+
+
+# --- filters and ordering -----------------------------------------------------------------
+
+_ID = {"required": False, "min_value": 1, "max_value": 2**63 - 1}
+
+
+class ListFilters(serializers.Serializer):
+    """Query parameters narrowing a list; ``lookups`` maps each to its ORM lookup. Unknown
+    parameters are ignored; a malformed value is a 400 naming the parameter."""
+
+    lookups: dict[str, str] = {}
+
+
+class ShiftFilters(ListFilters):
+    site = serializers.IntegerField(**_ID)
+    client = serializers.IntegerField(**_ID)
+    member = serializers.IntegerField(**_ID)
+    department = serializers.IntegerField(**_ID)
+    starts_after = serializers.DateTimeField(required=False, help_text="Starts at or after.")
+    starts_before = serializers.DateTimeField(required=False, help_text="Starts before.")
+    lookups = {
+        "site": "site_id",
+        "client": "client_id",
+        "member": "member_id",
+        "department": "department_id",
+        "starts_after": "starts_at__gte",
+        "starts_before": "starts_at__lt",
+    }
+
+
+class ApprovableFilters(ListFilters):
+    status = serializers.ChoiceField(choices=Approvable.Status.choices, required=False)
+    member = serializers.IntegerField(**_ID)
+    lookups = {"status": "status", "member": "member_id"}
+
+
+class DocumentFilters(ListFilters):
+    member = serializers.IntegerField(**_ID)
+    expires_before = serializers.DateField(required=False, help_text="Expires on or before.")
+    lookups = {"member": "member_id", "expires_before": "expires_on__lte"}
 
 
 class RecordPagination(CursorPagination):
-    """50 rows a page (up to 200 with ``page_size``), in the order the selector gives, which
-    is the one place each list's order is defined."""
+    """50 rows a page (up to 200 with ``page_size``), in the order the selector gives (or the
+    one asked for with ``ordering``), which is the one place each list's order is defined."""
 
     page_size = 50
     max_page_size = 200
@@ -333,30 +427,159 @@ class RecordPagination(CursorPagination):
         return tuple(queryset.query.order_by)
 
 
-class SiteListAPI(ListAPIView):
+class RecordListMixin:
+    """Filtering (``filter_class``) and ordering (``?ordering=field`` or ``-field``, among
+    ``ordering_fields``; anything else is a 400 listing the choices) for cursor-paginated
+    lists. Both only add conditions to the list's one query; ``id`` breaks ties, so the
+    cursor is stable."""
+
+    pagination_class = RecordPagination
+    filter_class: type[ListFilters] | None = None
+    ordering_fields: tuple[str, ...] = ()
+
+    def filter_queryset(self, queryset):
+        params = self.request.query_params
+        if self.filter_class is not None:
+            form = self.filter_class(data=params)
+            form.is_valid(raise_exception=True)
+            lookups = form.lookups
+            queryset = queryset.filter(
+                **{lookups[name]: value for name, value in form.validated_data.items()}
+            )
+        ordering = params.get("ordering")
+        if ordering:
+            if ordering.lstrip("-") not in self.ordering_fields or ordering.count("-") > 1:
+                choices = ", ".join(self.ordering_fields) or "none (this list has one order)"
+                raise serializers.ValidationError(
+                    {"ordering": [f"Order by one of: {choices} (prefix - for descending)."]}
+                )
+            queryset = queryset.order_by(ordering, "-id" if ordering[0] == "-" else "id")
+        return queryset
+
+
+def _listed(view: type) -> type:
+    """Documents a list view's query parameters and, for a POST, its input and answer."""
+    parameters: list = [view.filter_class] if view.filter_class else []
+    if view.ordering_fields:
+        choices = [f"{sign}{name}" for name in view.ordering_fields for sign in ("", "-")]
+        parameters.append(OpenApiParameter("ordering", str, enum=choices))
+    documented = {"get": extend_schema(parameters=parameters, responses=view.serializer_class)}
+    if getattr(view, "input_class", None) is not None:
+        documented["post"] = extend_schema(
+            request=view.input_class,
+            responses={201: view.serializer_class, **_error_responses(400)},
+        )
+    return extend_schema_view(**documented)(view)
+
+
+# --- views --------------------------------------------------------------------------------
+
+
+class RecordDetailAPI(RetrieveAPIView):
+    """GET: the row with its ``ETag``. PATCH: ``input_class`` checks the fields given (the
+    same rules as a create, against the row's other values) and ``update_record`` changes
+    the row through its service; the answer is the row as a read now shows it. DELETE: soft
+    delete (G6), 204. Both honour ``If-Match`` (see "preconditions" above)."""
+
+    input_class: type[serializers.Serializer] | None = None
+
+    def retrieve(self, request, *args, **kwargs):
+        return self._answer(self.get_object())
+
+    def _answer(self, record) -> Response:
+        response = Response(self.get_serializer(record).data)
+        response["ETag"] = f'"{services.record_version(record)}"'
+        return response
+
+    def check_may_change(self, record) -> None:
+        """Refuses a PATCH of a row the member sees but may not change (404)."""
+
+    def patch(self, request, *args, **kwargs):
+        record = self.get_object()
+        self.check_may_change(record)
+        form = self.input_class(
+            record, data=request.data, partial=True, context=self.get_serializer_context()
+        )
+        form.is_valid(raise_exception=True)
+        if not form.validated_data:
+            raise serializers.ValidationError(
+                {api_settings.NON_FIELD_ERRORS_KEY: ["Give at least one field to change."]}
+            )
+        self.update_record(record, expected_versions(request), form.validated_data)
+        return self._answer(self.get_object())
+
+    def delete(self, request, *args, **kwargs):
+        services.record_delete(
+            record=self.get_object(), expected_versions=expected_versions(request)
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def update_record(self, record, versions, changes: dict):
+        raise NotImplementedError
+
+
+class OwnPendingDetailAPI(RecordDetailAPI):
+    """Leave, expenses and timesheets: changed only by their own member (another's is a 404,
+    whoever can see it: approvers decide requests, they do not rewrite them, Z6), and only
+    while pending (409 once decided, from the service)."""
+
+    def check_may_change(self, record) -> None:
+        if record.member_id != self.request.membership.pk:
+            raise Http404("You have no such record to change.")
+
+
+def _detailed(view: type) -> type:
+    """Documents a detail view's PATCH (partial input) and DELETE with their preconditions."""
+    documented = {"get": extend_schema(responses={200: view.serializer_class})}
+    methods = view.required_permission
+    if "PATCH" in methods:
+        documented["patch"] = extend_schema(
+            request=view.input_class,
+            parameters=[IF_MATCH],
+            responses={200: view.serializer_class, **_error_responses(400, 404, 409, 412)},
+        )
+    if "DELETE" in methods:
+        documented["delete"] = extend_schema(
+            parameters=[IF_MATCH], responses={204: None, **_error_responses(404, 412)}
+        )
+    return extend_schema_view(**documented)(view)
+
+
+class SiteInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    address = serializers.CharField(max_length=2000, allow_blank=True, default="")
+    department = _department_field(required=False, allow_null=True, default=None)
+
+
+@_listed
+class SiteListAPI(RecordListMixin, ListAPIView):
     serializer_class = SiteSerializer
     required_permission = "site.view"
     required_scopes = token_scopes(read="sites:read")
-    pagination_class = RecordPagination
+    ordering_fields = ("name", "created_at")
 
     def get_queryset(self):
         return selectors.sites_list()
 
 
-class SiteDetailAPI(RetrieveAPIView):
+@_detailed
+class SiteDetailAPI(RecordDetailAPI):
     serializer_class = SiteSerializer
-    required_permission = "site.view"
-    required_scopes = token_scopes(read="sites:read")
+    input_class = SiteInput
+    required_permission = {"GET": "site.view", "PATCH": "site.update", "DELETE": "site.delete"}
+    required_scopes = token_scopes(read="sites:read", write="sites:write")
 
     def get_object(self):
         return selectors.access_site(self.kwargs["site_id"])
 
+    def update_record(self, record, versions, changes):
+        services.site_update(site=record, expected_versions=versions, **changes)
 
-class RecordListCreateAPI(ListCreateAPIView):
+
+class RecordListCreateAPI(RecordListMixin, ListCreateAPIView):
     """GET: the visible rows, a page at a time. POST: ``input_class`` checks the body and the
     subclass's ``create_record(**validated_data)`` makes the row through its service."""
 
-    pagination_class = RecordPagination
     input_class: type[serializers.Serializer]
 
     @property
@@ -371,11 +594,14 @@ class RecordListCreateAPI(ListCreateAPIView):
         return Response(self.get_serializer(created).data, status=status.HTTP_201_CREATED)
 
 
+@_listed
 class ShiftListCreateAPI(RecordListCreateAPI):
     serializer_class = ShiftSerializer
     input_class = ShiftInput
     required_permission = {"GET": "shift.view", "POST": "shift.create"}
     required_scopes = token_scopes(read="shifts:read", write="shifts:write")
+    filter_class = ShiftFilters
+    ordering_fields = ("starts_at", "ends_at", "created_at", "updated_at")
 
     def get_queryset(self):
         return selectors.shifts_for(self.request.membership, self.withheld)
@@ -384,17 +610,23 @@ class ShiftListCreateAPI(RecordListCreateAPI):
         return services.shift_create(**data)
 
 
-class ShiftDetailAPI(RetrieveAPIView):
+@_detailed
+class ShiftDetailAPI(RecordDetailAPI):
     serializer_class = ShiftSerializer
-    required_permission = "shift.view"
-    required_scopes = token_scopes(read="shifts:read")
+    input_class = ShiftInput
+    required_permission = {"GET": "shift.view", "PATCH": "shift.update", "DELETE": "shift.delete"}
+    required_scopes = token_scopes(read="shifts:read", write="shifts:write")
 
     def get_object(self):
         return selectors.access_shift(
             self.request.membership, withheld_for_request(self.request), self.kwargs["shift_id"]
         )
 
+    def update_record(self, record, versions, changes):
+        services.shift_update(shift=record, expected_versions=versions, **changes)
 
+
+@extend_schema_view(get=extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR}))
 class ShiftExportAPI(APIView):
     """GET: every shift the member can see, as CSV, with the columns they may receive (Z7,
     G3). The export is recorded before the rows stream (L1)."""
@@ -416,6 +648,7 @@ class ShiftExportAPI(APIView):
         return response
 
 
+@_listed
 class LeaveRequestListCreateAPI(RecordListCreateAPI):
     """POST asks for leave for the requesting member themselves."""
 
@@ -423,6 +656,8 @@ class LeaveRequestListCreateAPI(RecordListCreateAPI):
     input_class = LeaveRequestInput
     required_permission = {"GET": "leave.view", "POST": "leave.create"}
     required_scopes = token_scopes(read="leave:read", write="leave:write")
+    filter_class = ApprovableFilters
+    ordering_fields = ("starts_on", "created_at", "updated_at")
 
     def get_queryset(self):
         return selectors.leave_requests_for(self.request.membership)
@@ -431,15 +666,25 @@ class LeaveRequestListCreateAPI(RecordListCreateAPI):
         return services.leave_request_create(member=self.request.membership, **data)
 
 
-class LeaveRequestDetailAPI(RetrieveAPIView):
+@_detailed
+class LeaveRequestDetailAPI(OwnPendingDetailAPI):
     serializer_class = LeaveRequestSerializer
-    required_permission = "leave.view"
-    required_scopes = token_scopes(read="leave:read")
+    input_class = LeaveRequestInput
+    required_permission = {
+        "GET": "leave.view",
+        "PATCH": "leave.update_own",
+        "DELETE": "leave.delete",
+    }
+    required_scopes = token_scopes(read="leave:read", write="leave:write")
 
     def get_object(self):
         return selectors.access_leave_request(self.request.membership, self.kwargs["leave_id"])
 
+    def update_record(self, record, versions, changes):
+        services.leave_request_update(leave=record, expected_versions=versions, **changes)
 
+
+@_listed
 class ExpenseListCreateAPI(RecordListCreateAPI):
     """POST claims an expense for the requesting member themselves."""
 
@@ -447,6 +692,8 @@ class ExpenseListCreateAPI(RecordListCreateAPI):
     input_class = ExpenseInput
     required_permission = {"GET": "expense.view", "POST": "expense.create"}
     required_scopes = token_scopes(read="expenses:read", write="expenses:write")
+    filter_class = ApprovableFilters
+    ordering_fields = ("created_at", "updated_at", "amount")
 
     def get_queryset(self):
         return selectors.expenses_for(self.request.membership)
@@ -455,15 +702,25 @@ class ExpenseListCreateAPI(RecordListCreateAPI):
         return services.expense_create(member=self.request.membership, **data)
 
 
-class ExpenseDetailAPI(RetrieveAPIView):
+@_detailed
+class ExpenseDetailAPI(OwnPendingDetailAPI):
     serializer_class = ExpenseSerializer
-    required_permission = "expense.view"
-    required_scopes = token_scopes(read="expenses:read")
+    input_class = ExpenseInput
+    required_permission = {
+        "GET": "expense.view",
+        "PATCH": "expense.update_own",
+        "DELETE": "expense.delete",
+    }
+    required_scopes = token_scopes(read="expenses:read", write="expenses:write")
 
     def get_object(self):
         return selectors.access_expense(self.request.membership, self.kwargs["expense_id"])
 
+    def update_record(self, record, versions, changes):
+        services.expense_update(expense=record, expected_versions=versions, **changes)
 
+
+@_listed
 class TimesheetListCreateAPI(RecordListCreateAPI):
     """POST submits a timesheet for the requesting member themselves."""
 
@@ -471,6 +728,8 @@ class TimesheetListCreateAPI(RecordListCreateAPI):
     input_class = TimesheetInput
     required_permission = {"GET": "timesheet.view", "POST": "timesheet.create"}
     required_scopes = token_scopes(read="timesheets:read", write="timesheets:write")
+    filter_class = ApprovableFilters
+    ordering_fields = ("period_start", "created_at", "updated_at", "amount")
 
     def get_queryset(self):
         return selectors.timesheets_for(self.request.membership)
@@ -479,15 +738,25 @@ class TimesheetListCreateAPI(RecordListCreateAPI):
         return services.timesheet_create(member=self.request.membership, **data)
 
 
-class TimesheetDetailAPI(RetrieveAPIView):
+@_detailed
+class TimesheetDetailAPI(OwnPendingDetailAPI):
     serializer_class = TimesheetSerializer
-    required_permission = "timesheet.view"
-    required_scopes = token_scopes(read="timesheets:read")
+    input_class = TimesheetInput
+    required_permission = {
+        "GET": "timesheet.view",
+        "PATCH": "timesheet.update_own",
+        "DELETE": "timesheet.delete",
+    }
+    required_scopes = token_scopes(read="timesheets:read", write="timesheets:write")
 
     def get_object(self):
         return selectors.access_timesheet(self.request.membership, self.kwargs["timesheet_id"])
 
+    def update_record(self, record, versions, changes):
+        services.timesheet_update(timesheet=record, expected_versions=versions, **changes)
 
+
+@_listed
 class DocumentListCreateAPI(RecordListCreateAPI):
     """POST files a document for a member in the creator's scope (themselves by default)."""
 
@@ -495,6 +764,8 @@ class DocumentListCreateAPI(RecordListCreateAPI):
     input_class = DocumentInput
     required_permission = {"GET": "document.view", "POST": "document.create"}
     required_scopes = token_scopes(read="documents:read", write="documents:write")
+    filter_class = DocumentFilters
+    ordering_fields = ("title", "created_at", "updated_at")
 
     def get_queryset(self):
         return selectors.documents_for(self.request.membership, self.withheld)
@@ -503,10 +774,24 @@ class DocumentListCreateAPI(RecordListCreateAPI):
         return services.document_create(member=member or self.request.membership, **data)
 
 
-class DocumentDetailAPI(RetrieveAPIView):
+class DocumentChange(FieldSeparationInputMixin, serializers.Serializer):
+    """PATCH of a document: its member stays who it was filed for."""
+
+    title = serializers.CharField(max_length=200)
+    expires_on = serializers.DateField(allow_null=True)
+    internal_notes = _notes()
+
+
+@_detailed
+class DocumentDetailAPI(RecordDetailAPI):
     serializer_class = DocumentSerializer
-    required_permission = "document.view"
-    required_scopes = token_scopes(read="documents:read")
+    input_class = DocumentChange
+    required_permission = {
+        "GET": "document.view",
+        "PATCH": "document.update",
+        "DELETE": "document.delete",
+    }
+    required_scopes = token_scopes(read="documents:read", write="documents:write")
 
     def get_object(self):
         return selectors.access_document(
@@ -515,12 +800,17 @@ class DocumentDetailAPI(RetrieveAPIView):
             self.kwargs["document_id"],
         )
 
+    def update_record(self, record, versions, changes):
+        services.document_update(document=record, expected_versions=versions, **changes)
 
+
+@_listed
 class ClientListCreateAPI(RecordListCreateAPI):
     serializer_class = ClientSerializer
     input_class = ClientInput
     required_permission = {"GET": "client.view", "POST": "client.create"}
     required_scopes = token_scopes(read="clients:read", write="clients:write")
+    ordering_fields = ("name", "created_at")
 
     def get_queryset(self):
         return selectors.clients_for(self.withheld)
@@ -529,15 +819,25 @@ class ClientListCreateAPI(RecordListCreateAPI):
         return services.client_create(**data)
 
 
-class ClientDetailAPI(RetrieveAPIView):
+@_detailed
+class ClientDetailAPI(RecordDetailAPI):
     serializer_class = ClientSerializer
-    required_permission = "client.view"
-    required_scopes = token_scopes(read="clients:read")
+    input_class = ClientInput
+    required_permission = {
+        "GET": "client.view",
+        "PATCH": "client.update",
+        "DELETE": "client.delete",
+    }
+    required_scopes = token_scopes(read="clients:read", write="clients:write")
 
     def get_object(self):
         return selectors.access_client(withheld_for_request(self.request), self.kwargs["client_id"])
 
+    def update_record(self, record, versions, changes):
+        services.client_update(client=record, expected_versions=versions, **changes)
 
+
+@_listed
 class DepartmentListCreateAPI(RecordListCreateAPI):
     """The department tree (Z5). POST ``{name, parent}`` adds a department."""
 
@@ -553,6 +853,12 @@ class DepartmentListCreateAPI(RecordListCreateAPI):
         return services.department_create(**data)
 
 
+@extend_schema_view(
+    patch=extend_schema(
+        request=DepartmentChange,
+        responses={200: DepartmentSerializer, **_error_responses(400, 404)},
+    )
+)
 class DepartmentDetailAPI(RetrieveAPIView):
     """PATCH ``{parent}`` moves the department and everything below it; a move under itself
     or one of its descendants, or to an unknown parent, is a 400 and nothing changes.
@@ -580,3 +886,123 @@ class DepartmentDetailAPI(RetrieveAPIView):
                 department=department, head=form.validated_data["head"]
             )
         return Response(self.get_serializer(self.get_object()).data)
+
+
+# --- deleted rows (G6) --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeletedModule:
+    """A module whose soft-deleted rows members holding ``<subject>.delete`` list and restore,
+    within their visibility scope (Z4) and with the fields they may receive (Z7)."""
+
+    subject: str
+    serializer: type[serializers.Serializer]
+    rows: Callable[..., QuerySet]  # (membership, withheld, deleted) -> queryset
+    scopes: Mapping[str, str]
+
+
+def _with_deleted_at(serializer: type[serializers.ModelSerializer]):
+    meta = type("Meta", (serializer.Meta,), {"fields": [*serializer.Meta.fields, "deleted_at"]})
+    meta.read_only_fields = meta.fields
+    return type(f"Deleted{serializer.__name__}", (serializer,), {"Meta": meta})
+
+
+DELETED_MODULES: dict[str, DeletedModule] = {
+    "shifts": DeletedModule(
+        "shift",
+        _with_deleted_at(ShiftSerializer),
+        lambda m, w, d: selectors.shifts_for(m, w, deleted=d),
+        token_scopes(read="shifts:read", write="shifts:write"),
+    ),
+    "sites": DeletedModule(
+        "site",
+        _with_deleted_at(SiteSerializer),
+        lambda m, w, d: selectors.sites_list(deleted=d),
+        token_scopes(read="sites:read", write="sites:write"),
+    ),
+    "clients": DeletedModule(
+        "client",
+        _with_deleted_at(ClientSerializer),
+        lambda m, w, d: selectors.clients_for(w, deleted=d),
+        token_scopes(read="clients:read", write="clients:write"),
+    ),
+    "leave": DeletedModule(
+        "leave",
+        _with_deleted_at(LeaveRequestSerializer),
+        lambda m, w, d: selectors.leave_requests_for(m, deleted=d),
+        token_scopes(read="leave:read", write="leave:write"),
+    ),
+    "expenses": DeletedModule(
+        "expense",
+        _with_deleted_at(ExpenseSerializer),
+        lambda m, w, d: selectors.expenses_for(m, deleted=d),
+        token_scopes(read="expenses:read", write="expenses:write"),
+    ),
+    "timesheets": DeletedModule(
+        "timesheet",
+        _with_deleted_at(TimesheetSerializer),
+        lambda m, w, d: selectors.timesheets_for(m, deleted=d),
+        token_scopes(read="timesheets:read", write="timesheets:write"),
+    ),
+    "documents": DeletedModule(
+        "document",
+        _with_deleted_at(DocumentSerializer),
+        lambda m, w, d: selectors.documents_for(m, w, deleted=d),
+        token_scopes(read="documents:read", write="documents:write"),
+    ),
+}
+
+
+class DeletedListAPI(RecordListMixin, ListAPIView):
+    """GET ``deleted/<module>/``: the module's soft-deleted rows, most recently deleted
+    first."""
+
+    module: DeletedModule
+
+    def get_queryset(self):
+        return self.module.rows(self.request.membership, withheld_for_request(self.request), True)
+
+
+class RestoreAPI(APIView):
+    """POST ``deleted/<module>/<id>/restore/``: brings the row back (audited, G6) and answers
+    with it as a read now shows it. Unknown, live, out-of-scope and other organisations' rows
+    are all a 404."""
+
+    module: DeletedModule
+
+    def post(self, request, org_slug: str, record_id: int):
+        withheld = withheld_for_request(request)
+        record = get_object_or_404(
+            self.module.rows(request.membership, withheld, True), pk=record_id
+        )
+        services.record_restore(record=record)
+        restored = self.module.rows(request.membership, withheld, False).get(pk=record_id)
+        context = {"request": request, "view": self}
+        response = Response(self.module.serializer(restored, context=context).data)
+        response["ETag"] = f'"{services.record_version(restored)}"'
+        return response
+
+
+def deleted_views(name: str) -> tuple:
+    """The list and restore views of one module, each declaring ``<subject>.delete``."""
+    module = DELETED_MODULES[name]
+    declared = {
+        "module": module,
+        "required_permission": f"{module.subject}.delete",
+        "required_scopes": module.scopes,
+    }
+    title = name.title()
+    listing = type(
+        f"Deleted{title}ListAPI",
+        (DeletedListAPI,),
+        {**declared, "serializer_class": module.serializer},
+    )
+    restore = type(f"Deleted{title}RestoreAPI", (RestoreAPI,), declared)
+    listing = extend_schema_view(get=extend_schema(responses=module.serializer))(listing)
+    restore = extend_schema_view(
+        post=extend_schema(
+            request=None, responses={200: module.serializer, **_error_responses(404)}
+        )
+    )(restore)
+    return listing.as_view(), restore.as_view()

@@ -34,9 +34,22 @@ STORED_GUARDED_FIELDS = ("bill_rate", "pay_rate", "internal_notes")
 MEMBER = ("member__user",)
 
 
-def sites_list() -> QuerySet[Site]:
+def _rows(model, deleted: bool) -> QuerySet:
+    """Live rows (G6: the default), or with ``deleted`` the soft-deleted ones only, for the
+    admins' deleted lists and restores."""
+    if deleted:
+        return model.all_objects.filter(deleted_at__isnull=False)
+    return model.objects.all()
+
+
+def _in_order(queryset: QuerySet, deleted: bool, *order: str) -> QuerySet:
+    # Deleted lists show the most recently deleted first.
+    return queryset.order_by("-deleted_at", "-id") if deleted else queryset.order_by(*order)
+
+
+def sites_list(*, deleted: bool = False) -> QuerySet[Site]:
     """Sites of the current organisation, with their department in the same query."""
-    return Site.objects.select_related("department").order_by("name", "id")
+    return _in_order(_rows(Site, deleted).select_related("department"), deleted, "name", "id")
 
 
 def access_site(site_id: int) -> Site:
@@ -49,49 +62,53 @@ def _without(queryset: QuerySet, withheld: Collection[str]) -> QuerySet:
     return queryset.defer(*deferred) if deferred else queryset
 
 
-def shifts_for(membership: Membership, withheld: Collection[str]) -> QuerySet[Shift]:
+def shifts_for(
+    membership: Membership, withheld: Collection[str], *, deleted: bool = False
+) -> QuerySet[Shift]:
     shifts = _without(
-        Shift.objects.select_related("site", "client", "department", *MEMBER), withheld
+        _rows(Shift, deleted).select_related("site", "client", "department", *MEMBER), withheld
     )
     if "margin" not in withheld:
         shifts = shifts.annotate(margin=F("bill_rate") - F("pay_rate"))
-    return visible(shifts, "shift", membership).order_by("starts_at", "id")
+    return _in_order(visible(shifts, "shift", membership), deleted, "starts_at", "id")
 
 
 def access_shift(membership: Membership, withheld: Collection[str], shift_id: int) -> Shift:
     return get_object_or_404(shifts_for(membership, withheld), pk=shift_id)
 
 
-def leave_requests_for(membership: Membership) -> QuerySet[LeaveRequest]:
-    leave = LeaveRequest.objects.select_related("department", *MEMBER)
-    return visible(leave, "leave", membership).order_by("-starts_on", "-id")
+def leave_requests_for(membership: Membership, *, deleted: bool = False) -> QuerySet[LeaveRequest]:
+    leave = _rows(LeaveRequest, deleted).select_related("department", *MEMBER)
+    return _in_order(visible(leave, "leave", membership), deleted, "-starts_on", "-id")
 
 
 def access_leave_request(membership: Membership, leave_id: int) -> LeaveRequest:
     return get_object_or_404(leave_requests_for(membership), pk=leave_id)
 
 
-def expenses_for(membership: Membership) -> QuerySet[Expense]:
-    expenses = Expense.objects.select_related("department", *MEMBER)
-    return visible(expenses, "expense", membership).order_by("-created_at", "-id")
+def expenses_for(membership: Membership, *, deleted: bool = False) -> QuerySet[Expense]:
+    expenses = _rows(Expense, deleted).select_related("department", *MEMBER)
+    return _in_order(visible(expenses, "expense", membership), deleted, "-created_at", "-id")
 
 
 def access_expense(membership: Membership, expense_id: int) -> Expense:
     return get_object_or_404(expenses_for(membership), pk=expense_id)
 
 
-def timesheets_for(membership: Membership) -> QuerySet[Timesheet]:
-    timesheets = Timesheet.objects.select_related("department", *MEMBER)
-    return visible(timesheets, "timesheet", membership).order_by("-period_start", "-id")
+def timesheets_for(membership: Membership, *, deleted: bool = False) -> QuerySet[Timesheet]:
+    timesheets = _rows(Timesheet, deleted).select_related("department", *MEMBER)
+    return _in_order(visible(timesheets, "timesheet", membership), deleted, "-period_start", "-id")
 
 
 def access_timesheet(membership: Membership, timesheet_id: int) -> Timesheet:
     return get_object_or_404(timesheets_for(membership), pk=timesheet_id)
 
 
-def documents_for(membership: Membership, withheld: Collection[str]) -> QuerySet[Document]:
-    documents = _without(Document.objects.select_related("department", *MEMBER), withheld)
-    return visible(documents, "document", membership).order_by("title", "id")
+def documents_for(
+    membership: Membership, withheld: Collection[str], *, deleted: bool = False
+) -> QuerySet[Document]:
+    documents = _without(_rows(Document, deleted).select_related("department", *MEMBER), withheld)
+    return _in_order(visible(documents, "document", membership), deleted, "title", "id")
 
 
 def access_document(
@@ -100,10 +117,10 @@ def access_document(
     return get_object_or_404(documents_for(membership, withheld), pk=document_id)
 
 
-def clients_for(withheld: Collection[str]) -> QuerySet[Client]:
+def clients_for(withheld: Collection[str], *, deleted: bool = False) -> QuerySet[Client]:
     """Every live client of the organisation: clients are not a scoped module, who may list
     them is the ``client.view`` permission's decision."""
-    return _without(Client.objects.all(), withheld).order_by("name", "id")
+    return _in_order(_without(_rows(Client, deleted), withheld), deleted, "name", "id")
 
 
 def access_client(withheld: Collection[str], client_id: int) -> Client:

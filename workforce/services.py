@@ -1,14 +1,17 @@
 """Every write to workforce data: one keyword-only function per use case, one transaction,
 one audit event in that transaction (L1)."""
 
+from collections.abc import Collection
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import transaction
 from django.db.models import Model, Value
 from django.db.models.functions import Concat, Substr
+from django.http import Http404
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from audit.services import audit_event_record, changes_between, snapshot
 from tenants.models import Membership
@@ -323,3 +326,209 @@ def approvable_status_set(*, record, status: str) -> None:
     record.status = status
     record.updated_at = timezone.now()
     record.save(update_fields=["status", "updated_at"])
+
+
+# --- changes, deletion and restoration (D8, G6) ---------------------------------------------
+
+
+class StaleRecord(Exception):
+    """The row changed since the version the caller read (lost-update prevention; HTTP 412)."""
+
+
+class RecordDecided(Exception):
+    """A leave request, expense or timesheet already approved or rejected: it is no longer
+    the member's to change (HTTP 409)."""
+
+
+def record_version(record: Model) -> str:
+    """An opaque version of a row, served as its ``ETag`` and expected back in ``If-Match``.
+
+    Rows with ``updated_at`` are versioned by it (every update bumps it); sites and clients,
+    which have none, by their stored values. It is an HMAC under the secret key, not a plain
+    hash, so a member cannot test guesses of a field withheld from them (Z7) against it."""
+    if hasattr(record, "updated_at"):
+        state = [record.updated_at.isoformat()]
+    else:
+        state = [
+            str(getattr(record, field.attname))
+            for field in record._meta.concrete_fields
+            if field.attname != "id"
+        ]
+    payload = "\x1f".join([record._meta.label, str(record.pk), *state])
+    return salted_hmac("palisade.record_version", payload, algorithm="sha256").hexdigest()[:32]
+
+
+def _locked(record: Model) -> Model:
+    """The live row, locked until the transaction ends, so the version check and the write
+    see the same state; a row deleted meanwhile is a 404."""
+    try:
+        return type(record).objects.select_for_update(of=("self",)).get(pk=record.pk)
+    except ObjectDoesNotExist:
+        raise Http404("This record no longer exists.") from None
+
+
+def _check_version(record: Model, expected: Collection[str] | None) -> None:
+    # None: the caller sent no precondition (allowed; see workforce.api.PRECONDITIONS).
+    if expected is not None and "*" not in expected and record_version(record) not in expected:
+        raise StaleRecord(
+            "This record has changed since you read it. Read it again, then repeat your change."
+        )
+
+
+def _update(
+    record: Model,
+    fields: list[str],
+    changes: dict,
+    expected_versions: Collection[str] | None,
+    validate=None,
+) -> Model:
+    """Applies ``changes`` to the locked row after the version check, validates it as a
+    create would (field rules and database constraints: a ValidationError, never an
+    IntegrityError; then ``validate(row, before)``, the use case's own rules), bumps
+    ``updated_at`` and records ``<entity>.updated`` with what changed."""
+    row = _locked(record)
+    _check_version(row, expected_versions)
+    before = snapshot(row, fields)
+    for name, value in changes.items():
+        setattr(row, name, value)
+    if hasattr(row, "updated_at"):
+        row.updated_at = timezone.now()
+    row.full_clean()
+    if validate is not None:
+        validate(row, before)
+    row.save()
+    audit_event_record(
+        action=f"{row._meta.model_name}.updated",
+        entity=row,
+        changes=changes_between(before, snapshot(row, fields)),
+    )
+    return row
+
+
+def _stripped(changes: dict, *names: str) -> dict:
+    return {
+        name: value.strip() if name in names and isinstance(value, str) else value
+        for name, value in changes.items()
+    }
+
+
+@transaction.atomic
+def site_update(*, site: Site, expected_versions: Collection[str] | None = None, **changes) -> Site:
+    """``changes``: any of name, address, department."""
+    return _update(site, SITE_FIELDS, _stripped(changes, "name", "address"), expected_versions)
+
+
+@transaction.atomic
+def client_update(
+    *, client: Client, expected_versions: Collection[str] | None = None, **changes
+) -> Client:
+    """``changes``: any of name, internal_notes."""
+    return _update(client, CLIENT_FIELDS, _stripped(changes, "name"), expected_versions)
+
+
+@transaction.atomic
+def shift_update(
+    *, shift: Shift, expected_versions: Collection[str] | None = None, **changes
+) -> Shift:
+    """``changes``: any of site, client, member, designation, starts_at, ends_at, bill_rate,
+    pay_rate, internal_notes. A shift moved to another site moves to that site's department
+    (Z4). The assignment rules of a create (no overlapping shifts for the member, the
+    required designation) hold for the changed shift."""
+    if "site" in changes:
+        changes["department_id"] = changes["site"].department_id
+
+    def assignment_rules(row: Shift, before: dict) -> None:
+        shift_assignment_validate(
+            member=row.member,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            designation=row.designation,
+            exclude=row,
+        )
+
+    return _update(shift, SHIFT_FIELDS, changes, expected_versions, assignment_rules)
+
+
+def _own_pending_update(
+    record,
+    fields: list[str],
+    changes: dict,
+    expected_versions: Collection[str] | None,
+    validate=None,
+):
+    """Leave, expenses and timesheets are changed by their member while pending only: once
+    decided, what was approved stays what it was approved as (Z6)."""
+    row = _locked(record)
+    if row.status != row.Status.PENDING:
+        raise RecordDecided(
+            f"This {row._meta.verbose_name} is already {row.status}; it can no longer be changed."
+        )
+    return _update(row, fields, changes, expected_versions, validate)
+
+
+def _leave_within_balance(row: LeaveRequest, before: dict) -> None:
+    """The create's allowance rule for changed dates: the request's own days were already
+    counted as pending, so they are given back before the new ones are weighed."""
+    if (row.starts_on, row.ends_on) == (before["starts_on"], before["ends_on"]):
+        return
+    Membership.objects.select_for_update().filter(pk=row.member_id).first()
+    own = leave_days_by_year(before["starts_on"], before["ends_on"])
+    for year, days in leave_days_by_year(row.starts_on, row.ends_on).items():
+        balance = leave_balance(member=row.member, year=year)
+        available = balance.remaining + own.get(year, 0)
+        if days > available:
+            raise ValidationError(
+                {
+                    "ends_on": f"This request takes {days} day(s) of {year}'s leave, but only "
+                    f"{available} remain for it ({balance.allowance} allowed)."
+                }
+            )
+
+
+@transaction.atomic
+def leave_request_update(
+    *, leave: LeaveRequest, expected_versions: Collection[str] | None = None, **changes
+) -> LeaveRequest:
+    """``changes``: any of starts_on, ends_on, reason."""
+    return _own_pending_update(
+        leave, LEAVE_FIELDS, _stripped(changes, "reason"), expected_versions, _leave_within_balance
+    )
+
+
+@transaction.atomic
+def expense_update(
+    *, expense: Expense, expected_versions: Collection[str] | None = None, **changes
+) -> Expense:
+    """``changes``: any of amount, description."""
+    return _own_pending_update(
+        expense, EXPENSE_FIELDS, _stripped(changes, "description"), expected_versions
+    )
+
+
+@transaction.atomic
+def timesheet_update(
+    *, timesheet: Timesheet, expected_versions: Collection[str] | None = None, **changes
+) -> Timesheet:
+    """``changes``: any of period_start, period_end, hours, amount."""
+    return _own_pending_update(timesheet, TIMESHEET_FIELDS, changes, expected_versions)
+
+
+@transaction.atomic
+def document_update(
+    *, document: Document, expected_versions: Collection[str] | None = None, **changes
+) -> Document:
+    """``changes``: any of title, expires_on, internal_notes. A new expiry date is reminded
+    of again (the reminder marker is cleared)."""
+    if "expires_on" in changes and changes["expires_on"] != document.expires_on:
+        changes["expiry_reminded_at"] = None
+    return _update(document, DOCUMENT_FIELDS, _stripped(changes, "title"), expected_versions)
+
+
+@transaction.atomic
+def record_delete(
+    *, record: SoftDeleteModel, expected_versions: Collection[str] | None = None
+) -> None:
+    """DELETE through the API: the version check, then ``record_soft_delete`` (G6)."""
+    row = _locked(record)
+    _check_version(row, expected_versions)
+    record_soft_delete(record=row)

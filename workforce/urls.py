@@ -40,6 +40,18 @@ api_patterns: list = [
         name="api-department-detail",
     ),
 ]
+# G6: soft-deleted rows of each module, listed and restored by members holding
+# ``<subject>.delete``.
+for _module in api.DELETED_MODULES:
+    _listing, _restore = api.deleted_views(_module)
+    api_patterns += [
+        path(f"deleted/{_module}/", _listing, name=f"api-deleted-{_module}"),
+        path(
+            f"deleted/{_module}/<id:record_id>/restore/",
+            _restore,
+            name=f"api-restore-{_module}",
+        ),
+    ]
 page_patterns: list = [
     path("shifts/", views.shift_list, name="shift-list"),
 ]
