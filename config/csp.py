@@ -7,9 +7,10 @@ needs no configuration layer. Django 6 has this built in; move to it with the up
 
 The one way to change the policy of a page is for its view to set the header itself (the
 middleware keeps an existing one). None does: the API answers JSON only (DRF's browsable
-renderer is off), and an OpenAPI docs page must use drf-spectacular's
-``SpectacularSwaggerSplitView``, which serves its start-up script as a file, so it lives
-under this policy too.
+renderer is off), and the OpenAPI docs page uses drf-spectacular's
+``SpectacularSwaggerSplitView``, which serves its start-up script as a file, with its inline
+style rules moved to ``static/css/api-docs.css`` (``templates/drf_spectacular/``), so it
+lives under this policy too.
 """
 
 from __future__ import annotations

@@ -58,3 +58,14 @@ def test_O10_no_template_needs_inline_script_or_style(path):
     for pattern in (INLINE_SCRIPT, HANDLER, STYLE_ATTRIBUTE, STYLE_ELEMENT):
         found = pattern.search(html)
         assert found is None, found and found.group(0)
+
+
+def test_O10_the_api_docs_page_needs_no_inline_script_or_style(world):
+    response = world.client("staff").get("/api/v1/docs/")
+    assert response.status_code == 200
+    assert response.headers[HEADER] == EXPECTED
+    html = response.content.decode()
+    assert "swagger-ui" in html and "/static/css/api-docs.css" in html
+    for pattern in (INLINE_SCRIPT, HANDLER, STYLE_ATTRIBUTE, STYLE_ELEMENT):
+        found = pattern.search(html)
+        assert found is None, found and found.group(0)
