@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, Page, expect
 from tenants.context import tenant_context
 from tests.factories import (
     TEST_PASSWORD,
+    make_client,
     make_department,
     make_membership,
     make_organization,
@@ -33,12 +34,17 @@ pytestmark = pytest.mark.usefixtures("committed_db")
 
 STAFF = "sam@alpha.example"
 MANAGER = "meg@alpha.example"
+CLIENT = "cleo@acme.example"
+PAY_RATE, BILL_RATE, NOTE = "17.37", "31.19", "INTERNAL-NOTE-XYZ"
+MARGIN = "13.82"
 
 
 @pytest.fixture
 def portal(committed_db, test_environment) -> Iterator[str]:
     """Alpha with a North department headed by a manager, a staff member in it with a shift
-    that started a minute ago, served by gunicorn."""
+    that started a minute ago, and a client Acme (with a contact) for whom the staff member
+    works two shifts from tomorrow with distinctive pay, bill rate and internal notes; served
+    by gunicorn."""
     alpha = make_organization("Alpha Guarding", "alpha")
     north = make_department(alpha, "North")
     manager = make_membership(alpha, make_user(MANAGER), role="manager", department=north)
@@ -51,6 +57,19 @@ def portal(committed_db, test_environment) -> Iterator[str]:
         site=make_site(alpha, "North Gate", north),
         member=staff,
         starts_at=timezone.now() - timedelta(minutes=1),
+    )
+    acme = make_client(alpha, "Acme", internal_notes=NOTE)
+    make_membership(alpha, make_user(CLIENT), role="client", client=acme)
+    make_shifts(
+        alpha,
+        2,
+        site=make_site(alpha, "Acme Warehouse"),
+        client=acme,
+        member=staff,
+        bill_rate=BILL_RATE,
+        pay_rate=PAY_RATE,
+        internal_notes=NOTE,
+        starts_at=timezone.now() + timedelta(days=1),
     )
     for connection in connections.all():
         connection.close()
@@ -137,3 +156,34 @@ def test_D3_staff_clocks_in_requests_leave_manager_approves_staff_sees_it(portal
     finally:
         staff_context.close()
         manager_context.close()
+
+
+def test_D6_client_sees_their_shifts_and_staff_but_no_pay_margin_or_notes_in_the_source(
+    portal, page: Page
+):
+    # The same server, addressed by the client portal's host.
+    base = portal.replace(settings.PORTAL_HOST, settings.CLIENT_HOST)
+    page.goto(f"{base}/o/alpha/")
+    expect(page).to_have_url(re.compile(re.escape(f"{base}/accounts/login/")))
+    page.get_by_label("Email", exact=True).fill(CLIENT)
+    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{base}/o/alpha/")
+
+    expect(page.get_by_role("heading", name="Your sites")).to_be_visible()
+    expect(page.get_by_role("region", name="Your sites")).to_contain_text("Acme Warehouse")
+    upcoming = page.get_by_role("region", name="Upcoming shifts")
+    expect(upcoming.get_by_role("row", name=re.compile("Acme Warehouse"))).to_have_count(2)
+    expect(upcoming).to_contain_text(STAFF)
+    nav = page.get_by_role("navigation", name="Organisation")
+    expect(nav.get_by_role("link")).to_have_text(["Home", "Shifts"])
+
+    source = page.content()
+    for secret in (PAY_RATE, MARGIN, NOTE):
+        assert secret not in source
+    # The client's shifts page (rendered from the same serializers) withholds them too.
+    page.get_by_role("link", name="Shifts").click()
+    expect(page.get_by_role("heading", name="Shifts")).to_be_visible()
+    source = page.content()
+    for secret in (PAY_RATE, MARGIN, NOTE):
+        assert secret not in source
