@@ -222,7 +222,11 @@ def test_A11_every_named_endpoint_exists_outside_organisations():
 
 
 def _kwargs_of(name: str) -> dict[str, str]:
-    return {"link_token": "token"} if name == "invitation-accept" else {}
+    if name == "invitation-accept":
+        return {"link_token": "token"}
+    if name in {"public-join", "public-demo"}:
+        return {"org_slug": "alpha"}
+    return {}
 
 
 def test_A11_refusals_are_not_logged_one_line_each(member, settings, caplog):
