@@ -17,7 +17,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.http import require_POST
@@ -33,6 +33,8 @@ from rbac.approvals import (
 )
 from rbac.fields import is_client_portal
 from rbac.permissions import requires
+from rbac.registry import ALL
+from rbac.scopes import scope_of
 from workforce import selectors, services
 from workforce.api import ExpenseSerializer, LeaveRequestSerializer, TimesheetSerializer
 from workforce.models import Approvable
@@ -142,6 +144,21 @@ def pending_for_approver(request, module: Module) -> QuerySet[Approvable] | None
         .exclude(member=membership)
         .order_by("created_at", "id")
     )
+
+
+def decidable_by(request, module: Module) -> QuerySet[Approvable] | None:
+    """``pending_for_approver`` narrowed by the department rule (Z6): with a scope narrower
+    than ``all``, only records of a department the member heads or one below it (one query
+    for the headed departments' paths). The chain's step rules still decide on the click."""
+    pending = pending_for_approver(request, module)
+    membership = request.membership
+    if pending is None or scope_of(membership, module.subject) == ALL:
+        return pending
+    headed = selectors.departments_list().filter(head=membership).values_list("path", flat=True)
+    below = Q(pk__in=[])
+    for path in headed:
+        below |= Q(department__path__startswith=path)
+    return pending.filter(below)
 
 
 # --- forms --------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from workforce import selectors
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 # A week with more shifts than this shows the first ones and says so: the page stays usable
 # and its cost bounded for organisations with thousands of shifts a day.
-ROTA_MAX_SHIFTS = 2000
+ROTA_MAX_SHIFTS = 1000
 
 
 def week_start(value: str | None) -> date:

@@ -5,7 +5,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.text import capfirst
 
-from portal.records import MODULES, display, pending_for_approver, record_rows
+from portal.records import MODULES, decidable_by, display, record_rows
 from portal.timeline import record_timeline
 from rbac.access import membership_has
 from rbac.fields import withheld_for_request
@@ -66,7 +66,7 @@ def dashboard(request, org_slug: str):
         context["todays_shifts"] = shifts[:DASHBOARD_SHIFTS]
     approvals = []
     for module in MODULES.values():
-        pending = pending_for_approver(request, module)
+        pending = decidable_by(request, module)
         if pending is not None:
             shown = list(pending.select_related("member__user")[: DASHBOARD_PENDING + 1])
             approvals.append(
