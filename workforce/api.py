@@ -32,7 +32,7 @@ from rest_framework.views import APIView
 from config.api_errors import ERROR_RESPONSES
 from rbac.fields import FieldSeparationInputMixin, FieldSeparationMixin, withheld_for_request
 from tokens.scopes import token_scopes
-from workforce import exports, selectors, services
+from workforce import exports, people, selectors, services
 from workforce.models import (
     MONEY,
     Approvable,
@@ -78,6 +78,7 @@ class ShiftSerializer(FieldSeparationMixin, serializers.ModelSerializer):
     client = NamedRowSerializer(read_only=True)
     department = NamedRowSerializer(read_only=True)
     member = MemberSerializer(read_only=True)
+    designation = NamedRowSerializer(read_only=True, allow_null=True)
     # Annotated by the selector, only for those who may receive it.
     margin = serializers.DecimalField(max_digits=13, decimal_places=2, read_only=True)
 
@@ -89,6 +90,7 @@ class ShiftSerializer(FieldSeparationMixin, serializers.ModelSerializer):
             "client",
             "department",
             "member",
+            "designation",
             "starts_at",
             "ends_at",
             "bill_rate",
@@ -237,6 +239,9 @@ class ShiftInput(FieldSeparationInputMixin, serializers.Serializer):
         "member",
         required=False,
         allow_null=True,
+    )
+    designation = ScopedRowField(
+        lambda m: people.designations_list(), "designation", required=False, allow_null=True
     )
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()

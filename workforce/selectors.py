@@ -66,7 +66,10 @@ def shifts_for(
     membership: Membership, withheld: Collection[str], *, deleted: bool = False
 ) -> QuerySet[Shift]:
     shifts = _without(
-        _rows(Shift, deleted).select_related("site", "client", "department", *MEMBER), withheld
+        _rows(Shift, deleted).select_related(
+            "site", "client", "department", "designation", *MEMBER
+        ),
+        withheld,
     )
     if "margin" not in withheld:
         shifts = shifts.annotate(margin=F("bill_rate") - F("pay_rate"))

@@ -10,7 +10,14 @@ from django.test import Client
 
 from audit.models import AuditEvent
 from tenants.context import tenant_context
-from tests.factories import make_expense, make_membership, make_shift, make_site, make_user
+from tests.factories import (
+    make_designation,
+    make_expense,
+    make_membership,
+    make_shift,
+    make_site,
+    make_user,
+)
 from workforce.models import Expense, LeaveRequest, Shift, Site
 from workforce.services import approvable_status_set
 
@@ -248,3 +255,14 @@ def test_G6_sites_and_clients_are_deleted_and_restored(world):
     listed = owner.get(f"{API}/deleted/clients/").json()["results"]
     assert [row["id"] for row in listed] == [client_id]
     assert owner.post(f"{API}/deleted/clients/{client_id}/restore/").status_code == 200
+
+
+def test_D8_a_shift_requires_a_designation_through_the_api(world):
+    owner = world.client("owner")
+    guard = make_designation(world.org, "Security officer")
+    shift = world.shifts["north"]
+    changed = _patch(owner, f"shifts/{shift.pk}/", {"designation": guard.pk})
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["designation"] == {"id": guard.pk, "name": "Security officer"}
+    unknown = _patch(owner, f"shifts/{shift.pk}/", {"designation": 999999999})
+    assert unknown.status_code == 400 and "designation" in unknown.json()
