@@ -8,6 +8,9 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from tenants.context import tenant_context
+from workforce.services import approvable_status_set
+
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1/o/alpha"
@@ -64,9 +67,6 @@ def test_D8_invalid_input_names_each_field(world):
 
 
 def test_D8_an_undecidable_change_is_a_409_in_the_same_shape(world):
-    from tenants.context import tenant_context
-    from workforce.services import approvable_status_set
-
     leave = world.leave["staff"]
     with tenant_context(world.org):
         approvable_status_set(record=leave, status="rejected")

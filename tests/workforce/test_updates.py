@@ -11,11 +11,15 @@ from django.test import Client
 from audit.models import AuditEvent
 from tenants.context import tenant_context
 from tests.factories import (
+    make_client,
     make_designation,
+    make_document,
     make_expense,
+    make_leave,
     make_membership,
     make_shift,
     make_site,
+    make_timesheet,
     make_user,
 )
 from workforce.models import Expense, LeaveRequest, Shift, Site
@@ -266,3 +270,31 @@ def test_D8_a_shift_requires_a_designation_through_the_api(world):
     assert changed.json()["designation"] == {"id": guard.pk, "name": "Security officer"}
     unknown = _patch(owner, f"shifts/{shift.pk}/", {"designation": 999999999})
     assert unknown.status_code == 400 and "designation" in unknown.json()
+
+
+def test_G6_no_record_of_another_organisation_can_be_changed_deleted_or_restored(world, org_b):
+    bravo_user = make_user("bravo-staff@bravo.example")
+    bravo_member = make_membership(org_b, bravo_user, role="staff")
+    site = make_site(org_b, "Bravo Yard")
+    records = {
+        "shifts": make_shift(org_b, site=site),
+        "sites": site,
+        "clients": make_client(org_b, "Bravo Client"),
+        "leave": make_leave(org_b, bravo_member),
+        "expenses": make_expense(org_b, bravo_member),
+        "timesheets": make_timesheet(org_b, bravo_member),
+        "documents": make_document(org_b, bravo_member),
+    }
+    owner = world.client("owner")
+    for module, record in records.items():
+        path = f"{module}/{record.pk}/"
+        assert owner.get(f"{API}/{path}").status_code == 404, module
+        assert _patch(owner, path, {"name": "x", "reason": "x"}).status_code == 404, module
+        assert owner.delete(f"{API}/{path}").status_code == 404, module
+        with tenant_context(org_b):
+            type(record).all_objects.filter(pk=record.pk).update(deleted_at="2030-01-01T00:00Z")
+        restore = owner.post(f"{API}/deleted/{module}/{record.pk}/restore/")
+        assert restore.status_code == 404, module
+        listed = owner.get(f"{API}/deleted/{module}/").json()["results"]
+        assert record.pk not in [row["id"] for row in listed], module
+        assert _row(org_b, type(record), record.pk).deleted_at is not None, module
