@@ -88,7 +88,6 @@ org_api = [
 ]
 
 org_pages = [
-    path("", workforce_views.site_list, name="org-home"),
     path("sites/", workforce_views.site_list, name="site-list"),
     path("settings/sessions/", session_views.organization_sessions, name="organization-sessions"),
     path(

@@ -22,7 +22,7 @@ def organization_choose(request):
     """After sign-in: one organisation routes straight in, several are offered (A16)."""
     memberships = memberships_for_user(request.user)
     if len(memberships) == 1:
-        return redirect("site-list", org_slug=memberships[0][0].slug)
+        return redirect("dashboard", org_slug=memberships[0][0].slug)
     return render(request, "portal/organization_choose.html", {"memberships": memberships})
 
 

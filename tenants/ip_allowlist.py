@@ -435,7 +435,7 @@ def ip_allowlist_break_glass(*, reason: str, actor: User, actor_ip: str | None) 
         "at": policy.ip_allowlist_suspended_at,
         "reason": reason,
         "link": settings.PALISADE_PORTAL_URL
-        + reverse("org-home", kwargs={"org_slug": organization.slug}),
+        + reverse("dashboard", kwargs={"org_slug": organization.slug}),
     }
 
     def notify_owners() -> None:

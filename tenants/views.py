@@ -120,7 +120,7 @@ def ip_allowlist_break_glass_page(request, org_slug: str):
     no API client. Same rules as the API: a stated reason, a recent second factor."""
     if has_second_factor(request.user) and not recently_verified(request):
         messages.info(request, "Verify your second factor again, then break the glass.")
-        home = reverse("org-home", kwargs={"org_slug": org_slug})
+        home = reverse("dashboard", kwargs={"org_slug": org_slug})
         return redirect(f"{reverse('security-step-up')}?{urlencode({'next': home})}")
     try:
         ip_allowlist_break_glass(
@@ -135,4 +135,4 @@ def ip_allowlist_break_glass_page(request, org_slug: str):
         "The IP allowlist is suspended. Every owner has been told; resume it once the "
         "allowlist is fixed.",
     )
-    return redirect("org-home", org_slug=org_slug)
+    return redirect("dashboard", org_slug=org_slug)

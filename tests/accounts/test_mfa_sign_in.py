@@ -113,7 +113,7 @@ def test_A7_password_only_sign_in_rotates_the_session_key_and_routes_to_the_orga
     assert response.status_code == 302
     assert response["Location"] == "/orgs/"
     assert _session_key(client) != planted
-    assert client.get("/orgs/")["Location"] == "/o/alpha/sites/"
+    assert client.get("/orgs/")["Location"] == "/o/alpha/"
 
 
 def test_A4_the_password_alone_does_not_sign_in_a_person_with_a_second_factor(
@@ -154,7 +154,7 @@ def test_A7_the_second_factor_signs_in_with_a_new_session_key(org_a, member_of_a
     assert _session_key(client) != pending_key
     assert client.cookies[sign_in.COOKIE].value == ""  # the pending cookie is deleted
     assert is_signed_in(client)
-    assert client.get("/orgs/")["Location"] == "/o/alpha/sites/"
+    assert client.get("/orgs/")["Location"] == "/o/alpha/"
     [signed_in] = events(org_a, "auth.signed_in")[-1:]
     assert signed_in.changes == {"second_factor": [None, "totp"]}
     assert signed_in.actor_id == str(member_of_a.pk)

@@ -99,7 +99,7 @@ def test_A2_A3_A4_invitation_to_authenticator_app_sign_in_in_a_browser(portal, p
     expect(page).to_have_url(f"{base}/accounts/login/")
 
     _sign_in(page, base, INVITEE, INVITEE_PASSWORD)
-    expect(page).to_have_url(f"{base}/o/alpha/sites/")
+    expect(page).to_have_url(f"{base}/o/alpha/")
     page.goto(f"{base}/account/security/")
     page.get_by_role("link", name="Set up the authenticator app").click()
     page.get_by_role("button", name="Set up the authenticator app").click()
@@ -115,7 +115,7 @@ def test_A2_A3_A4_invitation_to_authenticator_app_sign_in_in_a_browser(portal, p
     # The enrolment spent this step's code: the app's next one, as if 30 seconds later.
     page.get_by_label("Code from your authenticator app").fill(app.at(time.time() + 30))
     page.get_by_role("button", name="Verify app code").click()
-    expect(page).to_have_url(f"{base}/o/alpha/sites/")
+    expect(page).to_have_url(f"{base}/o/alpha/")
 
     # The same link cannot be used again.
     page.goto(base + link)
@@ -134,4 +134,4 @@ def test_A2_admin_set_password_is_replaced_at_first_sign_in_in_a_browser(portal,
     page.get_by_label("New password", exact=True).fill(CHOSEN_PASSWORD)
     page.get_by_label("New password again").fill(CHOSEN_PASSWORD)
     page.get_by_role("button", name="Change password").click()
-    expect(page).to_have_url(f"{base}/o/alpha/sites/")
+    expect(page).to_have_url(f"{base}/o/alpha/")

@@ -35,7 +35,7 @@ def _sign_out(page: Page, portal: str) -> None:
 
 def test_A4_A5_enrol_an_app_sign_in_with_it_then_with_a_recovery_code_once(portal, page):
     _password_step(page, portal)
-    expect(page).to_have_url(f"{portal}/o/alpha/sites/")
+    expect(page).to_have_url(f"{portal}/o/alpha/")
 
     page.goto(f"{portal}/account/security/")
     page.get_by_role("link", name="Set up the authenticator app").click()
@@ -57,7 +57,7 @@ def test_A4_A5_enrol_an_app_sign_in_with_it_then_with_a_recovery_code_once(porta
     # The enrolment spent this step's code: the app's next one, as if 30 seconds later.
     page.get_by_label("Code from your authenticator app").fill(app.at(time.time() + 30))
     page.get_by_role("button", name="Verify app code").click()
-    expect(page).to_have_url(f"{portal}/o/alpha/sites/")
+    expect(page).to_have_url(f"{portal}/o/alpha/")
     _sign_out(page, portal)
 
     for attempt in range(2):
@@ -66,7 +66,7 @@ def test_A4_A5_enrol_an_app_sign_in_with_it_then_with_a_recovery_code_once(porta
         page.get_by_label("Recovery code").fill(codes[0])
         page.get_by_role("button", name="Use recovery code").click()
         if attempt == 0:
-            expect(page).to_have_url(f"{portal}/o/alpha/sites/")
+            expect(page).to_have_url(f"{portal}/o/alpha/")
             _sign_out(page, portal)
     expect(page).to_have_url(f"{portal}{SECOND_FACTOR}")
     expect(page.get_by_role("alert")).to_have_text(
@@ -132,5 +132,5 @@ def test_A6_passkey_registered_and_used_in_the_browser_under_a_strict_csp(portal
     _password_step(page, portal)
     expect(page).to_have_url(f"{portal}{SECOND_FACTOR}")
     page.get_by_role("button", name="Use a passkey").click()
-    expect(page).to_have_url(f"{portal}/o/alpha/sites/")
+    expect(page).to_have_url(f"{portal}/o/alpha/")
     assert violations == []

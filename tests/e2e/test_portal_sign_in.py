@@ -30,11 +30,12 @@ def _sign_in(page: Page, portal: str, password: str) -> None:
 def test_T5_browser_sign_in_lands_in_own_organisation_and_cannot_open_another(portal, page):
     _sign_in(page, portal, TEST_PASSWORD)
 
-    expect(page).to_have_url(f"{portal}/o/alpha/sites/")
-    expect(page.get_by_role("heading", name="Sites")).to_be_visible()
+    expect(page).to_have_url(f"{portal}/o/alpha/")
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     expect(page.locator("header .org")).to_have_text("Alpha Guarding")
     # The self-hosted stylesheet is served by the app server itself (no CDN).
     expect(page.locator("header.topbar")).to_have_css("background-color", "rgb(27, 36, 48)")
+    page.get_by_role("link", name="Sites").click()
     expect(page.locator("main tbody tr td:first-child")).to_have_text(
         ["A 0000", "A 0001", "A 0002"]
     )

@@ -41,7 +41,7 @@ def test_Z2_admin_creates_a_custom_role_assigns_it_and_sees_it_listed(portal, pa
     page.get_by_label("Email", exact=True).fill(ADMIN)
     page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{base}/o/alpha/sites/")
+    expect(page).to_have_url(f"{base}/o/alpha/")
 
     page.goto(f"{base}/o/alpha/settings/roles/")
     expect(page.get_by_role("heading", name="Roles")).to_be_visible()

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from django.urls import resolve
-
 from tests.workforce.conftest import world  # noqa: F401 - the shared fixture
 
 CSP = "Content-Security-Policy"
@@ -28,14 +25,3 @@ def assert_csp_clean(response) -> None:
     for pattern in (INLINE_SCRIPT, HANDLER, STYLE_ATTRIBUTE, STYLE_ELEMENT):
         found = pattern.search(html)
         assert found is None, (response.request["PATH_INFO"], found and found.group(0))
-
-
-@pytest.fixture
-def dashboard_routed(settings):
-    """``/o/<slug>/`` is the dashboard once config.urls_portal routes its org home there;
-    until then the tests reach it through a URLconf that puts the portal's pages first."""
-    if resolve("/o/alpha/", urlconf="config.urls_portal").url_name != "dashboard":
-        settings.SITE_URLCONFS = {
-            **settings.SITE_URLCONFS,
-            settings.PORTAL_HOST: "tests.portal.urls_dashboard_first",
-        }

@@ -57,7 +57,6 @@ def _pages(world) -> list[str]:
     ]
 
 
-@pytest.mark.usefixtures("dashboard_routed")
 def test_O10_every_portal_page_sends_the_policy_and_needs_no_inline_script(world):
     owner = world.client("owner")
     for path in _pages(world):
@@ -95,7 +94,6 @@ def _nav(response) -> str:
     return found.group(0) if found else ""
 
 
-@pytest.mark.usefixtures("dashboard_routed")
 def test_Z8_navigation_shows_only_the_links_the_role_permits(world):
     staff = _nav(world.client("staff").get(f"{ORG}/leave/"))
     for label in ("Dashboard", "Rota", "My shifts", "Leave", "Timesheets", "Expenses"):
@@ -345,7 +343,6 @@ def test_D2_staff_clocks_in_and_out_of_their_shift_and_not_twice(world):
 # --- dashboard, people, departments --------------------------------------------------------
 
 
-@pytest.mark.usefixtures("dashboard_routed")
 def test_Z8_dashboard_shows_today_pending_decisions_and_expiring_documents(world):
     now = timezone.now()
     make_shifts(
@@ -377,7 +374,6 @@ def test_Z8_dashboard_shows_today_pending_decisions_and_expiring_documents(world
     assert world.users["south_staff"].email not in waiting
 
 
-@pytest.mark.usefixtures("dashboard_routed")
 def test_Z8_an_admin_dashboard_points_to_the_pages_their_role_opens(world):
     admin = make_user("ada@alpha.example")
     make_membership(world.org, admin, role="admin")

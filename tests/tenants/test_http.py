@@ -145,7 +145,7 @@ def test_T2_api_list_query_budget(signed_in, org_a, django_assert_max_num_querie
 def test_A16_user_with_one_organisation_lands_in_it(signed_in):
     response = signed_in.get(reverse("organization-choose"))
     assert response.status_code == 302
-    assert response["Location"] == "/o/alpha/sites/"
+    assert response["Location"] == "/o/alpha/"
 
 
 def test_A16_user_with_several_organisations_chooses_and_sees_only_theirs(
@@ -169,7 +169,7 @@ def test_A16_organisation_chooser_hides_expired_memberships(signed_in, org_b, me
             valid_until=timezone.now() - timedelta(days=1),
         )
     response = signed_in.get(reverse("organization-choose"))
-    assert response["Location"] == "/o/alpha/sites/"
+    assert response["Location"] == "/o/alpha/"
 
 
 def test_own_membership_policy_shows_no_other_users_rows(org_a, member_of_a):
@@ -185,7 +185,7 @@ def test_sign_in_page_signs_in_and_routes_to_the_organisation(portal_client, mem
     response = portal_client.post(
         reverse("login"), {"username": member_of_a.email, "password": TEST_PASSWORD}, follow=True
     )
-    assert response.redirect_chain[-1][0] == "/o/alpha/sites/"
+    assert response.redirect_chain[-1][0] == "/o/alpha/"
     portal_client.post(reverse("logout"))
     for username in ("nobody@alpha.example", member_of_a.email):
         wrong = portal_client.post(reverse("login"), {"username": username, "password": "nope"})

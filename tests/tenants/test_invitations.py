@@ -90,7 +90,7 @@ def test_A3_invitation_verify_code_set_password_and_sign_in(admin_client, visito
         {"username": "new@alpha.example", "password": NEW_PASSWORD},
         follow=True,
     )
-    assert signed_in.redirect_chain[-1][0] == "/o/alpha/sites/"
+    assert signed_in.redirect_chain[-1][0] == "/o/alpha/"
     assert _actions(org_a) == [
         "invitation.created",
         "invitation.code_sent",

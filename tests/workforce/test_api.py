@@ -4,6 +4,7 @@ written, token scopes (A17), and lists whose cost does not grow with the rows.""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.conf import settings
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from tenants.context import tenant_context
-from tests.factories import make_leave, make_shifts
+from tests.factories import make_leave, make_shifts, make_staff_profile
 from tokens.services.api_tokens import api_token_create
 from workforce.models import Client as ClientAccount
 from workforce.models import Department, Document, Expense, LeaveRequest, Shift, Timesheet
@@ -226,11 +227,25 @@ def test_Z4_lists_cost_the_same_queries_for_10_and_1000_visible_rows(world):
             counts[path] = len(captured)
         return counts
 
+    # D2, D3: one member's shifts may not overlap and their leave must fit their allowance, so
+    # each batch starts after the last (and after the world's shifts, a day from now) and the
+    # member gets an allowance large enough for years of one-day requests.
+    make_staff_profile(world.org, world.members["staff"], annual_leave_days=Decimal("9999"))
+    added = 0
+
     def add(count: int) -> None:
-        make_shifts(world.org, count, site=leeds_site, member=world.members["staff"])
+        nonlocal added
+        make_shifts(
+            world.org,
+            count,
+            site=leeds_site,
+            member=world.members["staff"],
+            starts_at=timezone.now().replace(microsecond=0) + timedelta(days=2 + added),
+        )
         start = timezone.localdate()
         for i in range(count):
-            make_leave(world.org, world.members["staff"], start + timedelta(days=i))
+            make_leave(world.org, world.members["staff"], start + timedelta(days=added + i))
+        added += count
 
     add(8)  # 10 visible of each: 2 from the world and 8 more
     small = queries()
