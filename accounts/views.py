@@ -35,7 +35,9 @@ STATE_REJECTED = (
 TOO_MANY_FAILURES = "Too many attempts. Please sign in again."
 
 
-def _next_url(request: HttpRequest) -> str:
+def safe_next_url(request: HttpRequest) -> str:
+    """The ``next`` the sign-in form carries, if it stays on this host; shared by every
+    site's sign-in."""
     candidate = request.POST.get("next") or request.GET.get("next") or ""
     allowed = url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -52,7 +54,7 @@ def _landing(next_url: str) -> str:
 @never_cache
 def sign_in_password(request: HttpRequest) -> HttpResponse:
     """Step 1."""
-    next_url = _next_url(request)
+    next_url = safe_next_url(request)
     if request.user.is_authenticated:
         return redirect(_landing(next_url))
     form = AuthenticationForm(request, data=request.POST if request.method == "POST" else None)

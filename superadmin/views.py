@@ -13,7 +13,6 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -22,6 +21,7 @@ from accounts import sign_in
 from accounts.second_factors.selectors import methods_for
 from accounts.second_factors.services import SIGN_IN, sign_in_state_rejected_record
 from accounts.second_factors.verification import CODE_METHODS, attempt_from_post, masked_email
+from accounts.views import STATE_REJECTED, TOO_MANY_FAILURES, safe_next_url
 from rbac.permissions import PLATFORM_SESSION_KEY, platform_admin, public
 from superadmin import selectors, services
 from superadmin.forms import (
@@ -40,21 +40,9 @@ NO_SECOND_FACTOR = (
 CHANGE_SET_CREDENTIAL_FIRST = (
     "Your password was set by someone else. Change it on the portal first, then sign in here."
 )
-STATE_REJECTED = (
-    "Your sign-in could not be continued: it expired or was interrupted. Please sign in again."
-)
-TOO_MANY_FAILURES = "Too many attempts. Please sign in again."
 
 
 # --- sign-in ---------------------------------------------------------------------------------
-
-
-def _next_url(request: HttpRequest) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    allowed = url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return candidate if allowed else ""
 
 
 def _on_admin_sign_in_path(response: HttpResponse) -> HttpResponse:
@@ -77,7 +65,7 @@ def _pending_end(request: HttpRequest, response: HttpResponse) -> HttpResponse:
 def admin_sign_in(request: HttpRequest) -> HttpResponse:
     """Step 1: email and password of a superuser who has a second factor. Anyone else gets the
     same refusal as a wrong password (the site does not say who its operators are)."""
-    next_url = _next_url(request)
+    next_url = safe_next_url(request)
     form = AuthenticationForm(request, data=request.POST if request.method == "POST" else None)
     context = {"form": form, "next": next_url, "refused": False, "error": ""}
     if form.is_valid():
