@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -19,6 +20,7 @@ from accounts.second_factors.services import (
     second_factor_verify,
 )
 from accounts.second_factors.verification import CODE_METHODS, MAX_CODE_LENGTH, masked_email
+from config.api_errors import ERROR_RESPONSES
 from config.network import client_ip
 from rbac.permissions import public
 from tenants.ip_allowlist import SIGN_IN_REFUSED, sign_in_network_refused
@@ -76,6 +78,37 @@ class ApiTokenCreateSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
+class ApiTokenIssuedSerializer(ApiTokenSerializer):
+    """The answer to a new token (described for the schema): the token, shown this once."""
+
+    token = serializers.CharField()
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = [*ApiTokenSerializer.Meta.fields, "token"]
+        read_only_fields = fields
+
+
+ACCESS_TOKEN = inline_serializer(
+    "AccessToken",
+    fields={
+        "access": serializers.CharField(),
+        "token_type": serializers.CharField(),
+        "expires_in": serializers.IntegerField(),
+    },
+)
+TOKEN_REFUSED = OpenApiResponse(
+    inline_serializer(
+        "TokenRefused",
+        fields={
+            "detail": serializers.CharField(),
+            "code": serializers.CharField(),
+            "methods": serializers.ListField(child=serializers.CharField(), required=False),
+        },
+    ),
+    description="Refused; the refresh cookie is cleared.",
+)
+
+
 class ApiTokenPagination(CursorPagination):
     ordering = ("-created_at", "-id")
     page_size = 50
@@ -90,6 +123,7 @@ class ApiTokenListAPI(APIView):
     permission_classes = [IsAuthenticated]
     required_permission = {"GET": "api_token.view", "POST": "api_token.create"}
 
+    @extend_schema(responses=ApiTokenSerializer(many=True))
     def get(self, request, org_slug: str):
         paginator = ApiTokenPagination()
         page = paginator.paginate_queryset(
@@ -100,6 +134,10 @@ class ApiTokenListAPI(APIView):
             ApiTokenSerializer(page, many=True, context=context).data
         )
 
+    @extend_schema(
+        request=ApiTokenCreateSerializer,
+        responses={201: ApiTokenIssuedSerializer, 400: ERROR_RESPONSES[400]},
+    )
     def post(self, request, org_slug: str):
         form = ApiTokenCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -119,6 +157,9 @@ class ApiTokenDetailAPI(APIView):
     permission_classes = [IsAuthenticated]
     required_permission = "api_token.delete"
 
+    @extend_schema(
+        responses={204: OpenApiResponse(description="Revoked."), 404: ERROR_RESPONSES[404]}
+    )
     def delete(self, request, org_slug: str, token_id: int):
         api_token = selectors.access_api_token(request.membership, token_id)
         api_token_revoke(api_token=api_token, by=request.user)
@@ -170,6 +211,16 @@ class TokenSignInAPI(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    @extend_schema(
+        request=TokenSignInSerializer,
+        responses={
+            200: ACCESS_TOKEN,
+            202: OpenApiResponse(description="A code was emailed; send it as ``code``."),
+            400: ERROR_RESPONSES[400],
+            401: TOKEN_REFUSED,
+            403: TOKEN_REFUSED,
+        },
+    )
     def post(self, request):
         form = TokenSignInSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -219,6 +270,7 @@ class TokenRefreshAPI(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    @extend_schema(request=None, responses={200: ACCESS_TOKEN, 401: TOKEN_REFUSED})
     def post(self, request):
         try:
             pair = refresh_token_rotate(raw=request.COOKIES.get(REFRESH_COOKIE, ""))
@@ -234,6 +286,7 @@ class TokenSignOutAPI(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    @extend_schema(request=None, responses={204: OpenApiResponse(description="Signed out.")})
     def post(self, request):
         token_mode_sign_out(raw=request.COOKIES.get(REFRESH_COOKIE, ""))
         response = Response(status=status.HTTP_204_NO_CONTENT)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import logout
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -12,6 +13,7 @@ from accounts.models import UserSession
 from accounts.sessions import services
 from accounts.sessions.selectors import access_own_session, open_sessions_of
 from accounts.sessions.store import RECORD_ID
+from config.api_errors import ERROR_RESPONSES
 from rbac.permissions import signed_in_only
 
 
@@ -27,12 +29,18 @@ class UserSessionSerializer(serializers.ModelSerializer):
         return record.pk == self.context["request"].session.get(RECORD_ID)
 
 
+SESSIONS_ENDED = inline_serializer(
+    "SessionsEnded", fields={"sessions_ended": serializers.IntegerField()}
+)
+
+
 @signed_in_only
 class SessionListAPI(APIView):
     """GET: the caller's open sessions. Any signed-in user, their own only."""
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(responses=UserSessionSerializer(many=True))
     def get(self, request):
         sessions = open_sessions_of(request.user)
         return Response(
@@ -47,6 +55,9 @@ class SessionDetailAPI(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(
+        responses={204: OpenApiResponse(description="Ended."), 404: ERROR_RESPONSES[404]}
+    )
     def delete(self, request, session_id: int):
         record = access_own_session(request.user, session_id)
         if record.pk == request.session.get(RECORD_ID):
@@ -62,6 +73,7 @@ class SessionEndOthersAPI(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(request=None, responses=SESSIONS_ENDED)
     def post(self, request):
         ended = services.user_sessions_revoke(
             user=request.user, reason=UserSession.EndReason.ENDED_BY_USER, keep_current=True
@@ -76,5 +88,6 @@ class OrganizationSignOutAPI(APIView):
     permission_classes = [IsAuthenticated]
     required_permission = "session.manage"
 
+    @extend_schema(request=None, responses={200: SESSIONS_ENDED, 403: ERROR_RESPONSES[403]})
     def post(self, request, org_slug: str):
         return Response({"sessions_ended": services.organization_sign_everyone_out()})
