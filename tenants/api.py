@@ -1,5 +1,6 @@
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import ListCreateAPIView
 from rest_framework.pagination import CursorPagination
@@ -8,12 +9,15 @@ from rest_framework.views import APIView
 
 from accounts.second_factors.selectors import has_second_factor
 from accounts.sign_in import recently_verified
+from config.api_errors import ERROR_RESPONSES
 from config.network import client_ip
 from tenants import ip_allowlist
 from tenants.invitations import invitation_create, invitation_revoke
 from tenants.models import Invitation, IpAllowlistEntry
 from tenants.services import member_create_with_password
 from tokens.scopes import token_scopes
+
+DELETED = OpenApiResponse(description="Done.")
 
 # Z3: people (invitations, members) are managed with ``user.manage`` (owners, admins).
 
@@ -63,6 +67,7 @@ class InvitationRevokeAPI(APIView):
     required_permission = "user.manage"
     required_scopes = token_scopes(write="invitations:write")
 
+    @extend_schema(responses={204: DELETED, 404: ERROR_RESPONSES[404]})
     def delete(self, request, org_slug: str, invitation_id: int):
         invitation_revoke(invitation=get_object_or_404(Invitation.objects, pk=invitation_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -80,6 +85,20 @@ class MemberCreateAPI(APIView):
     required_permission = "user.manage"
     required_scopes = token_scopes(write="members:write")
 
+    @extend_schema(
+        request=MemberCreateSerializer,
+        responses={
+            201: inline_serializer(
+                "MemberCreated",
+                fields={
+                    "id": serializers.IntegerField(),
+                    "email": serializers.EmailField(),
+                    "role": serializers.CharField(),
+                },
+            ),
+            400: ERROR_RESPONSES[400],
+        },
+    )
     def post(self, request, org_slug: str):
         form = MemberCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -94,6 +113,7 @@ class MemberCreateAPI(APIView):
 
 
 class IpAllowlistEntrySerializer(serializers.ModelSerializer):
+    cidr = serializers.CharField()  # a PostgreSQL cidr, as text ("10.0.0.0/8")
     created_by = serializers.EmailField(source="created_by.email", default=None)
 
     class Meta:
@@ -122,6 +142,18 @@ class BreakGlassInput(serializers.Serializer):
     reason = serializers.CharField(max_length=ip_allowlist.MAX_REASON_LENGTH)
 
 
+class IpAllowlistStateSerializer(serializers.Serializer):
+    """What every allowlist endpoint answers (described for the schema)."""
+
+    enforced = serializers.BooleanField()
+    suspended_at = serializers.DateTimeField(allow_null=True)
+    your_ip = serializers.CharField()
+    entries = IpAllowlistEntrySerializer(many=True)
+
+
+ALLOWLIST_REFUSALS = {400: ERROR_RESPONSES[400], 403: ERROR_RESPONSES[403]}
+
+
 def _allowlist_state(request) -> dict:
     policy = ip_allowlist.security_policy()
     entries = ip_allowlist.ip_allowlist_entries()
@@ -145,9 +177,14 @@ class IpAllowlistAPI(APIView):
     }
     required_scopes = token_scopes(read="ip_allowlist:read", write="ip_allowlist:write")
 
+    @extend_schema(responses=IpAllowlistStateSerializer)
     def get(self, request, org_slug: str):
         return Response(_allowlist_state(request))
 
+    @extend_schema(
+        request=IpAllowlistAddInput,
+        responses={201: IpAllowlistEntrySerializer, **ALLOWLIST_REFUSALS},
+    )
     def post(self, request, org_slug: str):
         form = IpAllowlistAddInput(data=request.data)
         form.is_valid(raise_exception=True)
@@ -156,6 +193,10 @@ class IpAllowlistAPI(APIView):
         )
         return Response(IpAllowlistEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        request=IpAllowlistReplaceInput,
+        responses={200: IpAllowlistStateSerializer, **ALLOWLIST_REFUSALS},
+    )
     def put(self, request, org_slug: str):
         form = IpAllowlistReplaceInput(data=request.data)
         form.is_valid(raise_exception=True)
@@ -172,6 +213,7 @@ class IpAllowlistEntryAPI(APIView):
     required_permission = "settings.manage"
     required_scopes = token_scopes(write="ip_allowlist:write")
 
+    @extend_schema(responses={204: DELETED, **ALLOWLIST_REFUSALS, 404: ERROR_RESPONSES[404]})
     def delete(self, request, org_slug: str, entry_id: int):
         entry = ip_allowlist.access_ip_allowlist_entry(entry_id)
         ip_allowlist.ip_allowlist_remove(entry=entry, actor_ip=client_ip(request))
@@ -184,6 +226,7 @@ class IpAllowlistResumeAPI(APIView):
     required_permission = "settings.manage"
     required_scopes = token_scopes(write="ip_allowlist:write")
 
+    @extend_schema(request=None, responses={200: IpAllowlistStateSerializer, **ALLOWLIST_REFUSALS})
     def post(self, request, org_slug: str):
         ip_allowlist.ip_allowlist_resume(actor_ip=client_ip(request))
         return Response(_allowlist_state(request))
@@ -197,6 +240,10 @@ class IpAllowlistBreakGlassAPI(APIView):
     # Owners only: no other default role holds organization.manage (A12).
     required_permission = "organization.manage"
 
+    @extend_schema(
+        request=BreakGlassInput,
+        responses={200: IpAllowlistStateSerializer, **ALLOWLIST_REFUSALS},
+    )
     def post(self, request, org_slug: str):
         if has_second_factor(request.user) and not recently_verified(request):
             return Response(
