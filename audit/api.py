@@ -1,4 +1,6 @@
 from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
@@ -12,10 +14,39 @@ from audit.checkpoints import platform_public_key
 from audit.exports import FORMATS, MIN_PURPOSE_LENGTH, audit_export_request, export_lines
 from audit.models import AuditCheckpoint, AuditEvent, AuditSink
 from audit.verification import verify_organization_log
+from config.api_errors import ERROR_RESPONSES
 from keys.providers import KeyUnavailable
 from tokens.scopes import token_scopes
 
-# Interim until the RBAC issue (Z3 ``audit_log.view``): owners and admins read the log.
+# Response bodies of the views below that build their answer by hand, for the schema (D8).
+VERIFICATION = inline_serializer(
+    "AuditVerification",
+    fields={
+        "ok": serializers.BooleanField(),
+        "events": serializers.IntegerField(),
+        "checkpoints_verified": serializers.IntegerField(required=False),
+        "latest_checkpoint_size": serializers.IntegerField(required=False, allow_null=True),
+        "first_bad_seq": serializers.IntegerField(required=False, allow_null=True),
+        "reason": serializers.CharField(allow_null=True),
+    },
+)
+CHECKPOINTS = inline_serializer(
+    "AuditCheckpoints",
+    fields={
+        "signing_public_key": serializers.CharField(),
+        "checkpoints": serializers.ListField(child=serializers.DictField()),
+    },
+)
+PROOF = inline_serializer(
+    "AuditProof",
+    fields={
+        "tree_size": serializers.IntegerField(),
+        "seq": serializers.IntegerField(required=False),
+        "leaf_hash": serializers.CharField(required=False),
+        "old_size": serializers.IntegerField(required=False),
+        "proof": serializers.ListField(child=serializers.CharField()),
+    },
+)
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
@@ -82,6 +113,7 @@ class AuditVerifyAPI(APIView):
     required_permission = "audit_log.view"
     required_scopes = token_scopes(read="audit_log:read")
 
+    @extend_schema(responses=VERIFICATION)
     def get(self, request, org_slug: str):
         try:
             result = verify_organization_log()
@@ -106,6 +138,7 @@ class CheckpointListAPI(APIView):
     required_permission = "audit_log.view"
     required_scopes = token_scopes(read="audit_log:read")
 
+    @extend_schema(responses=CHECKPOINTS)
     def get(self, request, org_slug: str):
         return Response(
             {
@@ -128,6 +161,7 @@ class AuditProofAPI(APIView):
     required_permission = "audit_log.view"
     required_scopes = token_scopes(read="audit_log:read")
 
+    @extend_schema(parameters=[ProofQuery], responses={200: PROOF, 400: ERROR_RESPONSES[400]})
     def get(self, request, org_slug: str):
         query = ProofQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -159,6 +193,14 @@ class AuditExportAPI(APIView):
     required_permission = "audit_log.export"
     required_scopes = token_scopes(write="audit_log:export")
 
+    @extend_schema(
+        request=ExportRequestSerializer,
+        responses={
+            (200, "application/x-ndjson"): OpenApiResponse(OpenApiTypes.STR),
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR),
+            400: ERROR_RESPONSES[400],
+        },
+    )
     def post(self, request, org_slug: str):
         form = ExportRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -245,11 +287,15 @@ class AuditSinkDetailAPI(APIView):
     required_permission = "audit_log.manage"
     required_scopes = token_scopes(read="audit_sinks:read", write="audit_sinks:write")
 
+    @extend_schema(responses={200: AuditSinkSerializer, 404: ERROR_RESPONSES[404]})
     def get(self, request, org_slug: str, sink_id: int):
         sink = streaming.access_sink(sink_id)
         context = {"latest_seq": streaming.latest_seq()}
         return Response(AuditSinkSerializer(sink, context=context).data)
 
+    @extend_schema(
+        responses={204: OpenApiResponse(description="Removed."), 404: ERROR_RESPONSES[404]}
+    )
     def delete(self, request, org_slug: str, sink_id: int):
         streaming.audit_sink_deactivate(sink=streaming.access_sink(sink_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
