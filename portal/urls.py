@@ -5,7 +5,7 @@ host)."""
 from django.urls import path
 
 from config import converters  # noqa: F401 - registers <id:>
-from portal import attendance, client, records, rota, views
+from portal import attendance, client, deleted, records, rota, views
 from rbac.approvals import APPROVE, REJECT
 
 # Approve and reject, per approvable subject (Z6): each route declares its own subject's
@@ -32,6 +32,7 @@ page_patterns: list = [
     path("my/shifts/<id:shift_id>/clock-in/", attendance.clock_in, name="clock-in"),
     path("my/shifts/<id:shift_id>/clock-out/", attendance.clock_out, name="clock-out"),
     path("shifts/<id:record_id>/", views.shift_detail, name="shift-detail"),
+    path("shifts/<id:record_id>/delete/", deleted.shift_delete, name="shift-delete"),
     path("leave/", records.leave_page, name="leave"),
     path("leave/<id:record_id>/", views.leave_detail, name="leave-detail"),
     path("timesheets/", records.timesheet_page, name="timesheets"),
@@ -39,6 +40,18 @@ page_patterns: list = [
     path("people/", views.people, name="people"),
     path("departments/", views.departments, name="departments"),
     *(pattern for subject in DECISION_PATHS for pattern in _decision_patterns(subject)),
+    path("deleted/", deleted.deleted_items, name="deleted-items"),
+    # G6: a restore route per module, each declaring its subject's delete permission; the
+    # module rides along as a fixed argument, so "deleted-restore" reverses for every module.
+    *(
+        path(
+            f"deleted/{module}/<id:record_id>/restore/",
+            deleted.restore_view(module),
+            {"module": module},
+            name="deleted-restore",
+        )
+        for module in deleted.SECTIONS
+    ),
 ]
 client_page_patterns: list = [
     path("", client.client_home, name="client-home"),

@@ -14,6 +14,7 @@ from tenants.selectors import memberships_for_user
 from workforce import selectors
 from workforce.api import LeaveRequestSerializer, ShiftSerializer
 from workforce.people import members_whose_profiles
+from workforce.services import record_version
 
 
 @signed_in_only
@@ -94,6 +95,11 @@ def dashboard(request, org_slug: str):
 def shift_detail(request, org_slug: str, record_id: int):
     shift = selectors.access_shift(request.membership, withheld_for_request(request), record_id)
     timeline, truncated = record_timeline(request, shift)
+    # G6: holders of shift.delete get a Delete button (portal.deleted.shift_delete) that
+    # sends the version shown here, so a shift changed meanwhile is not deleted unseen.
+    delete = None
+    if membership_has(request.membership, "shift.delete"):
+        delete = {"url_name": "shift-delete", "noun": "shift", "version": record_version(shift)}
     return render(
         request,
         "portal/record_detail.html",
@@ -102,6 +108,8 @@ def shift_detail(request, org_slug: str, record_id: int):
             "title": f"Shift at {shift.site.name}",
             "back": ("rota", "Rota"),
             "fields": _fields(ShiftSerializer(shift, context={"request": request})),
+            "record_id": shift.pk,
+            "delete": delete,
             "timeline": timeline,
             "timeline_truncated": truncated,
         },

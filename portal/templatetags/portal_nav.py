@@ -6,12 +6,14 @@ from __future__ import annotations
 from django import template
 from django.urls import NoReverseMatch, reverse
 
+from portal.deleted import DELETE_PERMISSIONS
 from rbac.access import membership_has
 
 register = template.Library()
 
-# (URL name, label, permission needed to open it), in menu order.
-LINKS: tuple[tuple[str, str, str], ...] = (
+# (URL name, label, permission needed to open it, or a tuple of which any one will do), in
+# menu order.
+LINKS: tuple[tuple[str, str, str | tuple[str, ...]], ...] = (
     ("dashboard", "Dashboard", "site.view"),
     ("client-home", "Home", "shift.view"),
     ("rota", "Rota", "shift.view"),
@@ -25,6 +27,7 @@ LINKS: tuple[tuple[str, str, str], ...] = (
     ("departments", "Departments", "department.view"),
     ("site-list", "Sites", "site.view"),
     ("role-list", "Roles", "role.view"),
+    ("deleted-items", "Deleted items", DELETE_PERMISSIONS),
 )
 
 
@@ -34,7 +37,8 @@ def permitted_links(request) -> list[dict]:
         return []
     links = []
     for name, label, required in LINKS:
-        if not membership_has(membership, required):
+        alternatives = (required,) if isinstance(required, str) else required
+        if not any(membership_has(membership, name) for name in alternatives):
             continue
         try:
             url = reverse(

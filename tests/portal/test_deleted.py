@@ -1,0 +1,207 @@
+"""The Deleted items page and the shift page's Delete button (G6, L5): each member sees the
+deleted rows of the modules they may delete, within their scope (Z4) and without withheld
+fields (Z7); restoring goes through the audited service and puts ``shift.restored`` next to
+the earlier ``shift.deleted`` on the shift's timeline; refusals are 403 (no permission) or 404
+(unknown module, live row, another organisation's or out-of-scope row); every POST needs its
+CSRF token; nothing inline that the Content-Security-Policy refuses (O10)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.conf import settings
+from django.test import Client as HttpClient
+
+from audit.models import AuditEvent
+from tenants.context import tenant_context
+from tests.factories import make_expense, make_membership, make_shift, make_site, make_user
+from tests.portal.conftest import assert_csp_clean
+from workforce.models import Shift, Site
+from workforce.services import record_soft_delete
+
+pytestmark = pytest.mark.django_db
+
+ORG = "/o/alpha"
+DELETED = f"{ORG}/deleted/"
+NAV = re.compile(r'<nav class="orgnav".*?</nav>', re.DOTALL)
+
+
+def _restore_url(module: str, record_id: int) -> str:
+    return f"{DELETED}{module}/{record_id}/restore/"
+
+
+def _soft_delete(org, *records) -> None:
+    with tenant_context(org):
+        for record in records:
+            record_soft_delete(record=record)
+
+
+def _deleted_at(org, model, pk: int):
+    with tenant_context(org):
+        return model.all_objects.get(pk=pk).deleted_at
+
+
+def _actions(org, entity_id: int) -> list[str]:
+    with tenant_context(org):
+        return list(
+            AuditEvent.objects.filter(entity_id=str(entity_id), action__startswith="shift.")
+            .order_by("seq")
+            .values_list("action", flat=True)
+        )
+
+
+def _version(page: str) -> str:
+    return re.search(r'name="version" value="([^"]+)"', page).group(1)
+
+
+def test_G6_L5_owner_deletes_a_shift_from_its_page_restores_it_and_sees_both_events(world):
+    owner = world.client("owner")
+    shift = world.shifts["leeds"]
+    page = owner.get(f"{ORG}/shifts/{shift.pk}/").content.decode()
+    assert "Delete this shift" in page
+    deleted = owner.post(f"{ORG}/shifts/{shift.pk}/delete/", {"version": _version(page)})
+    assert deleted.status_code == 302 and deleted["Location"] == DELETED
+    listing = owner.get(DELETED)
+    assert listing.status_code == 200
+    html = listing.content.decode()
+    assert "The shift at Leeds Depot is deleted." in html
+    assert f'id="deleted-shifts-{shift.pk}"' in html
+    assert f'action="{_restore_url("shifts", shift.pk)}"' in html
+    assert owner.get(f"{ORG}/shifts/{shift.pk}/").status_code == 404
+
+    restored = owner.post(_restore_url("shifts", shift.pk))
+    assert restored.status_code == 302 and restored["Location"] == DELETED
+    assert _deleted_at(world.org, Shift, shift.pk) is None
+    after = owner.get(DELETED).content.decode()
+    assert "is restored." in after and f'href="{ORG}/shifts/{shift.pk}/">Open it</a>' in after
+    assert f'id="deleted-shifts-{shift.pk}"' not in after
+    assert "Nothing is deleted" in after
+
+    assert _actions(world.org, shift.pk) == ["shift.created", "shift.deleted", "shift.restored"]
+    timeline = owner.get(f"{ORG}/shifts/{shift.pk}/").content.decode()
+    assert timeline.index("Shift: deleted") < timeline.index("Shift: restored")
+    # Restoring it again: it is live, nothing deleted to bring back.
+    assert owner.post(_restore_url("shifts", shift.pk)).status_code == 404
+
+
+def test_G6_a_shift_changed_since_its_page_was_shown_is_not_deleted(world):
+    owner = world.client("owner")
+    shift = world.shifts["ops"]
+    response = owner.post(f"{ORG}/shifts/{shift.pk}/delete/", {"version": "not-the-version"})
+    assert response.status_code == 302 and response["Location"] == f"{ORG}/shifts/{shift.pk}/"
+    assert _deleted_at(world.org, Shift, shift.pk) is None
+    assert "changed after you opened it" in owner.get(response["Location"]).content.decode()
+
+
+def test_G6_Z4_each_member_lists_only_what_they_may_see_and_delete(world):
+    north, south = world.shifts["north"], world.shifts["south"]
+    site = make_site(world.org, "Closed Depot")
+    expense = make_expense(world.org, world.members["staff"])
+    _soft_delete(world.org, north, south, site, expense, world.leave["south_staff"])
+
+    owner = world.client("owner").get(DELETED).content.decode()
+    for row in (
+        f"deleted-shifts-{north.pk}",
+        f"deleted-shifts-{south.pk}",
+        f"deleted-sites-{site.pk}",
+        f"deleted-expenses-{expense.pk}",
+        f"deleted-leave-{world.leave['south_staff'].pk}",
+    ):
+        assert f'id="{row}"' in owner
+    # The manager: department scope (north and leeds), and no site.delete.
+    manager = world.client("manager").get(DELETED).content.decode()
+    assert f'id="deleted-shifts-{north.pk}"' in manager
+    assert f'id="deleted-expenses-{expense.pk}"' in manager  # the staff member is in leeds
+    assert f"deleted-shifts-{south.pk}" not in manager
+    assert f"deleted-leave-{world.leave['south_staff'].pk}" not in manager
+    assert "deleted-sites-" not in manager and ">Sites</h2>" not in manager
+
+
+def test_G6_the_empty_page_says_nothing_is_deleted_and_what_deleting_does(world):
+    response = world.client("owner").get(DELETED)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Nothing is deleted" in html
+    assert "Deleting a record hides it" in html and "Restore it here" in html
+    assert_csp_clean(response)
+
+
+def test_O10_the_page_with_rows_and_the_shift_page_need_no_inline_script(world):
+    _soft_delete(world.org, world.shifts["north"])
+    owner = world.client("owner")
+    for path in (DELETED, f"{ORG}/shifts/{world.shifts['ops'].pk}/"):
+        response = owner.get(path)
+        assert response.status_code == 200
+        assert_csp_clean(response)
+
+
+def test_G6_Z8_only_members_who_may_delete_see_the_link_and_the_page(world):
+    def nav(role: str) -> str:
+        found = NAV.search(world.client(role).get(f"{ORG}/rota/").content.decode())
+        return found.group(0) if found else ""
+
+    assert ">Deleted items</a>" in nav("owner")
+    assert ">Deleted items</a>" in nav("manager")
+    for role in ("staff", "auditor"):
+        assert ">Deleted items</a>" not in nav(role)
+        assert world.client(role).get(DELETED).status_code == 403
+    assert world.client("client").get(DELETED).status_code == 403
+
+
+def test_G6_members_without_the_delete_permission_are_refused(world):
+    shift = world.shifts["leeds"]
+    staff = world.client("staff")
+    assert "Delete this shift" not in staff.get(f"{ORG}/shifts/{shift.pk}/").content.decode()
+    assert staff.post(f"{ORG}/shifts/{shift.pk}/delete/").status_code == 403
+    assert _deleted_at(world.org, Shift, shift.pk) is None
+    _soft_delete(world.org, shift)
+    assert staff.post(_restore_url("shifts", shift.pk)).status_code == 403
+    # The manager deletes shifts but not sites.
+    site = make_site(world.org, "Closed Depot")
+    _soft_delete(world.org, site)
+    assert world.client("manager").post(_restore_url("sites", site.pk)).status_code == 403
+    assert _deleted_at(world.org, Shift, shift.pk) is not None
+    assert _deleted_at(world.org, Site, site.pk) is not None
+
+
+def test_G6_unknown_module_live_out_of_scope_and_other_organisations_rows_are_404(world, org_b):
+    owner, manager = world.client("owner"), world.client("manager")
+    south = world.shifts["south"]
+    assert owner.post(_restore_url("rotas", south.pk)).status_code == 404
+    assert owner.post(_restore_url("shifts", south.pk)).status_code == 404  # live
+    _soft_delete(world.org, south)
+    assert manager.post(_restore_url("shifts", south.pk)).status_code == 404  # outside north
+    assert manager.post(f"{ORG}/shifts/{south.pk}/delete/").status_code == 404
+    shift_b = make_shift(org_b, site=make_site(org_b, "Bravo Yard"))
+    _soft_delete(org_b, shift_b)
+    assert owner.post(_restore_url("shifts", shift_b.pk)).status_code == 404
+    assert owner.post(f"{ORG}/shifts/{shift_b.pk}/delete/").status_code == 404
+    # A member of bravo cannot reach alpha's rows through either organisation's URL.
+    intruder = make_user("intruder@bravo.example")
+    make_membership(org_b, intruder, role="owner")
+    bravo = HttpClient(HTTP_HOST=settings.PORTAL_HOST)
+    bravo.force_login(intruder)
+    assert bravo.post(f"/o/bravo/deleted/shifts/{south.pk}/restore/").status_code == 404
+    assert bravo.post(_restore_url("shifts", south.pk)).status_code in (403, 404)
+    assert _deleted_at(world.org, Shift, south.pk) is not None
+    assert _deleted_at(org_b, Shift, shift_b.pk) is not None
+    # Restore and delete are POSTs only.
+    assert owner.get(_restore_url("shifts", south.pk)).status_code == 405
+
+
+def test_G6_delete_and_restore_need_the_csrf_token(world):
+    shift = world.shifts["ops"]
+    strict = HttpClient(HTTP_HOST=settings.PORTAL_HOST, enforce_csrf_checks=True)
+    strict.force_login(world.users["owner"])
+    assert strict.post(f"{ORG}/shifts/{shift.pk}/delete/").status_code == 403
+    assert _deleted_at(world.org, Shift, shift.pk) is None
+    _soft_delete(world.org, shift)
+    assert strict.post(_restore_url("shifts", shift.pk)).status_code == 403
+    assert _deleted_at(world.org, Shift, shift.pk) is not None
+    # With the token from the page, the same request restores.
+    page = strict.get(DELETED).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    restored = strict.post(_restore_url("shifts", shift.pk), {"csrfmiddlewaretoken": token})
+    assert restored.status_code == 302
+    assert _deleted_at(world.org, Shift, shift.pk) is None
