@@ -13,7 +13,13 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils import timezone
 
-from portal.records import MODULES, display, pending_for_approver, record_rows
+from portal.records import (
+    MODULES,
+    column_headings,
+    display,
+    pending_for_approver,
+    record_rows,
+)
 from rbac.access import membership_has
 from rbac.fields import withheld_for_request
 from rbac.permissions import requires
@@ -60,7 +66,7 @@ def client_home(request, org_slug: str):
                 request, shifts.filter(starts_at__lt=now).order_by("-starts_at")[:SHIFTS_SHOWN]
             ),
             "module": module,
-            "headings": ["Staff member", *(heading for _, heading in module.columns)],
+            "headings": ["Staff member", *column_headings(request, module)],
             "timesheets": timesheets,
             "pending_rows": None
             if pending is None

@@ -25,13 +25,17 @@ from rest_framework.serializers import Serializer
 
 from rbac.access import membership_has
 from rbac.approvals import (
+    APPROVABLE,
     APPROVE,
+    CLIENT_SUBJECTS,
     DECISIONS,
     ApprovalConflict,
     ApprovalDenied,
     access_approvable,
+    approval_progress,
 )
 from rbac.fields import is_client_portal
+from rbac.models import ApprovalStep
 from rbac.permissions import requires
 from rbac.registry import ALL
 from rbac.scopes import scope_of
@@ -111,10 +115,22 @@ MODULES: dict[str, Module] = {
 }
 
 
+def columns_for(request, module: Module) -> tuple[tuple[str, str], ...]:
+    """The module's columns this member receives (Z7): a field the serializer withholds on
+    every row, like a timesheet's pay on the client portal, has no column at all."""
+    received = module.serializer(context={"request": request}).fields
+    return tuple((name, heading) for name, heading in module.columns if name in received)
+
+
+def column_headings(request, module: Module) -> list[str]:
+    return [heading for _, heading in columns_for(request, module)]
+
+
 def record_rows(request, module: Module, records) -> list[dict]:
     """Rows for a template: the id, the member's name and the module's cells, from the
     serializer's output."""
     data = module.serializer(records, many=True, context={"request": request}).data
+    columns = columns_for(request, module)
     return [
         {
             "id": row["id"],
@@ -124,7 +140,7 @@ def record_rows(request, module: Module, records) -> list[dict]:
                 STATUS_LABELS.get(row.get(name), row.get(name))
                 if name == "status"
                 else display(row.get(name))
-                for name, _ in module.columns
+                for name, _ in columns
             ],
         }
         for row in data
@@ -138,10 +154,15 @@ def pending_for_approver(request, module: Module) -> QuerySet[Approvable] | None
     membership = request.membership
     if not membership_has(membership, f"{module.subject}.approve"):
         return None
+    # Records whose earlier step they took wait for someone else now (``already_decided``).
+    taken = ApprovalStep.objects.filter(
+        entity_type=APPROVABLE[module.subject]._meta.label_lower, approver=membership
+    ).values("entity_id")
     return (
         module.records(membership)
         .filter(status=Approvable.Status.PENDING)
         .exclude(member=membership)
+        .exclude(pk__in=taken)
         .order_by("created_at", "id")
     )
 
@@ -154,6 +175,11 @@ def decidable_by(request, module: Module) -> QuerySet[Approvable] | None:
     membership = request.membership
     if pending is None or scope_of(membership, module.subject) == ALL:
         return pending
+    if membership.client_id is not None:
+        # A client's contact decides their client's timesheets, not by department.
+        if module.subject not in CLIENT_SUBJECTS:
+            return pending.none()
+        return pending.filter(client_id=membership.client_id)
     headed = selectors.departments_list().filter(head=membership).values_list("path", flat=True)
     below = Q(pk__in=[])
     for path in headed:
@@ -241,7 +267,7 @@ def _module_page(request, subject: str):
         {
             "organization": request.organization,
             "module": module,
-            "headings": [heading for _, heading in module.columns],
+            "headings": column_headings(request, module),
             "own_rows": record_rows(request, module, own),
             "pending_rows": None
             if pending is None
@@ -291,6 +317,14 @@ def _decide(request, subject: str, record_id: int, verdict: str):
             f"The {module.noun} of {user.full_name or user.email} is now "
             f"{record.get_status_display().lower()}."
         )
+        if record.status == Approvable.Status.PENDING:
+            # A step of several: say it was taken and who is next.
+            progress = approval_progress(record)
+            outcome = (
+                f"Confirmed: step {progress.next_step} of {len(progress.chain)} of the "
+                f"{module.noun} of {user.full_name or user.email}. It now waits for step "
+                f"{progress.next_step + 1} ({', '.join(progress.chain[progress.next_step])})."
+            )
     if request.headers.get("HX-Request"):
         # htmx swaps the row: the record as it is now, and the outcome in its place.
         row = record_rows(request, module, [record])[0]

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from rbac import approvals, grants
-from rbac.fields import FieldSeparationMixin
+from rbac.fields import FieldSeparationMixin, receives
 from tokens.scopes import token_scopes
 from workforce.models import Document
 
@@ -26,9 +26,23 @@ def _approver(step) -> dict:
     }
 
 
-def _approval_state(record, progress: approvals.Progress, membership) -> dict:
+# Z7: the rule guarding a subject's amount, as its serializer guards it (a timesheet's amount
+# is pay: ``workforce.api.TimesheetSerializer``); an expense's amount is not guarded.
+AMOUNT_RULES = {"timesheet": "pay_rate"}
+
+
+def _amount_received(request, record) -> bool:
+    rule = AMOUNT_RULES.get(approvals.SUBJECT_OF[type(record)])
+    if rule is None:
+        return True
+    return receives(request, rule, own_row=record.member_id == request.membership.pk)
+
+
+def _approval_state(record, progress: approvals.Progress, request) -> dict:
     """The record's chain (steps are 0-based), the steps taken and by whom, and whether the
-    requesting member may decide the next one (and if not, why)."""
+    requesting member may decide the next one (and if not, why). A guarded amount is absent
+    for members who may not receive it."""
+    membership = request.membership
     pending = record.status == record.Status.PENDING
     yours = (
         approvals.approval_decide(record=record, approver=membership, progress=progress)
@@ -36,7 +50,7 @@ def _approval_state(record, progress: approvals.Progress, membership) -> dict:
         else None
     )
     amount = getattr(record, "amount", None)
-    return {
+    state = {
         "subject": approvals.SUBJECT_OF[type(record)],
         "id": record.pk,
         "status": record.status,
@@ -51,6 +65,9 @@ def _approval_state(record, progress: approvals.Progress, membership) -> dict:
         if yours is None
         else {"allowed": yours.allowed, "reason": yours.reason, "detail": yours.message},
     }
+    if not _amount_received(request, record):
+        del state["amount"]
+    return state
 
 
 class ApprovalRecordAPI(APIView):
@@ -61,7 +78,7 @@ class ApprovalRecordAPI(APIView):
     def get(self, request, org_slug: str, record_id: int):
         record = approvals.access_approvable(self.subject, request.membership, record_id)
         progress = approvals.approval_progress(record)
-        return Response(_approval_state(record, progress, request.membership))
+        return Response(_approval_state(record, progress, request))
 
 
 class ApprovalDecisionAPI(APIView):
@@ -88,7 +105,7 @@ class ApprovalDecisionAPI(APIView):
             )
         record.refresh_from_db(fields=["status"])
         progress = approvals.approval_progress(record)
-        return Response(_approval_state(record, progress, request.membership))
+        return Response(_approval_state(record, progress, request))
 
 
 def approval_views(subject: str) -> tuple[type[APIView], type[APIView]]:

@@ -7,7 +7,10 @@ In order, a member may decide a record only if
 2. it is not their own submission (``self_approval``);
 3. with a scope narrower than ``all`` for the module, the record's department lies in the
    subtree of a department they head (``outside_department``): seeing a record through the
-   department scope is not enough to approve it;
+   department scope is not enough to approve it. A client's contact (a membership with
+   ``client`` set) heads no department: for them the record must be a timesheet of their own
+   client instead (``outside_client``; a timesheet of no client, or of another, is not
+   theirs, nor is any other subject);
 4. its amount is within their role's limit for the subject, if the role has one
    (``above_threshold``);
 5. their role may decide the next step of the subject's approval chain (``not_this_step``),
@@ -50,6 +53,9 @@ ALLOWED = "allowed"
 NO_PERMISSION = "no_permission"
 SELF_APPROVAL = "self_approval"
 OUTSIDE_DEPARTMENT = "outside_department"
+OUTSIDE_CLIENT = "outside_client"
+# The subjects a client's contact may decide: they confirm the hours worked for them.
+CLIENT_SUBJECTS = frozenset({"timesheet"})
 ABOVE_THRESHOLD = "above_threshold"
 NOT_THIS_STEP = "not_this_step"
 ALREADY_DECIDED = "already_decided"
@@ -138,7 +144,15 @@ def approval_decide(
         return denied(NO_PERMISSION, f"Your role does not approve {subject} records.")
     if record.member.user_id == approver.user_id:
         return denied(SELF_APPROVAL, "Nobody approves or rejects their own submission.")
-    if scope_of(approver, subject) != ALL and not _heads_department_of(approver, record):
+    if approver.client_id is not None:
+        if (
+            subject not in CLIENT_SUBJECTS
+            or getattr(record, "client_id", None) != approver.client_id
+        ):
+            return denied(
+                OUTSIDE_CLIENT, "You can only decide timesheets of work done for your client."
+            )
+    elif scope_of(approver, subject) != ALL and not _heads_department_of(approver, record):
         return denied(
             OUTSIDE_DEPARTMENT,
             "You can only decide records of a department you head or one below it.",
@@ -146,6 +160,11 @@ def approval_decide(
     limit = role.approval_limits.get(subject)
     amount = getattr(record, "amount", None)
     if limit is not None and amount is not None and amount > Decimal(limit):
+        if approver.client_id is not None:
+            # Z7: a timesheet's amount is pay, which the message must not tell a client.
+            return denied(
+                ABOVE_THRESHOLD, f"This is above your role's approval limit for {subject} records."
+            )
         return denied(
             ABOVE_THRESHOLD,
             f"{amount} is above your role's approval limit of {limit} for {subject} records.",

@@ -7,11 +7,19 @@ Staff never receive bill rates or margins; clients never receive internal notes,
 or margins. The role decides first (``bill_rate.view``, ``pay_rate.view``, ``margin.view``,
 ``internal_note.view``); the client portal then withholds pay, margins and notes whatever the
 role says, so a custom role given too much still cannot leak them there.
+
+The rules are named after the fields they guard (``FIELD_PERMISSIONS``). A field of another
+name that holds the same kind of value is guarded under a rule by its serializer:
+``guarded_fields = {"amount": "pay_rate"}`` on ``TimesheetSerializer`` (a timesheet's amount
+is pay), which leaves an expense's ``amount`` alone. Such a serializer may also list fields a
+member still receives on their own rows (``own_rows_reveal``): a staff member sees what they
+are paid without seeing anyone else's pay, and the client portal withholds them regardless.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from rest_framework.exceptions import ValidationError
 
 from rbac.access import membership_has
@@ -52,18 +60,88 @@ def withheld_for_request(request) -> frozenset[str]:
     return cached
 
 
+def _site_withheld(request) -> frozenset[str]:
+    return CLIENT_PORTAL_WITHHELD if is_client_portal(request) else frozenset()
+
+
+def receives(request, rule: str, *, own_row: bool = False) -> bool:
+    """Whether the requester receives a value guarded by ``rule`` outside a serializer (an
+    approval's amount). ``own_row``: the value is of the requester's own row, which reveals
+    it when only their role, not the site, withholds it."""
+    if request is None or rule not in withheld_for_request(request):
+        return request is not None
+    return own_row and rule not in _site_withheld(request)
+
+
 class FieldSeparationMixin:
     """For DRF serializers: removes the fields the requesting member may not receive, so they
     are absent from the response, not blanked. Needs ``request`` in the context; without
-    one every guarded field is withheld (fail closed)."""
+    one every guarded field is withheld (fail closed).
+
+    ``guarded_fields`` maps a serializer field to the rule (a ``FIELD_PERMISSIONS`` name)
+    guarding it, besides the fields named after their rule. ``own_rows_reveal`` lists guarded
+    fields still sent on rows whose ``member`` is the requester, when only their role (not
+    the site) withholds them."""
+
+    guarded_fields: dict[str, str] = {}
+    own_rows_reveal: frozenset[str] = frozenset()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        unknown = set(cls.guarded_fields.values()) - set(FIELD_PERMISSIONS)
+        if unknown:
+            raise ImproperlyConfigured(
+                f"{cls.__name__}.guarded_fields names no rule of rbac.fields: {sorted(unknown)}"
+            )
+
+    def _rules(self) -> dict[str, str]:
+        """Serializer field -> the rule guarding it."""
+        return {name: name for name in FIELD_PERMISSIONS} | self.guarded_fields
+
+    def _separation(self) -> tuple[set[str], set[str]]:
+        """The fields withheld on every row, and those withheld on other members' rows only."""
+        cached = self.__dict__.get("_separated")
+        if cached is None:
+            cached = self._separated = self._separate()
+        return cached
+
+    def _separate(self) -> tuple[set[str], set[str]]:
+        request = self.context.get("request")
+        if request is None:
+            return set(self._rules()), set()
+        withheld = withheld_for_request(request)
+        by_site = _site_withheld(request)
+        everywhere, others_only = set(), set()
+        for name, rule in self._rules().items():
+            if rule not in withheld:
+                continue
+            if name in self.own_rows_reveal and rule not in by_site:
+                others_only.add(name)
+            else:
+                everywhere.add(name)
+        return everywhere, others_only
+
+    def withheld_somewhere(self) -> set[str]:
+        """Fields some row of this request goes without (nobody orders a list by them)."""
+        everywhere, others_only = self._separation()
+        return everywhere | others_only
 
     def get_fields(self):
         fields = super().get_fields()
-        request = self.context.get("request")
-        withheld = withheld_for_request(request) if request is not None else FIELD_PERMISSIONS
-        for name in withheld:
+        everywhere, _ = self._separation()
+        for name in everywhere:
             fields.pop(name, None)
         return fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        _, others_only = self._separation()
+        if others_only:
+            membership = getattr(self.context.get("request"), "membership", None)
+            if membership is None or getattr(instance, "member_id", None) != membership.pk:
+                for name in others_only:
+                    data.pop(name, None)
+        return data
 
 
 class FieldSeparationInputMixin:

@@ -147,7 +147,17 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     MANAGER: _OPERATIONAL,
     STAFF: _OWN_RECORDS,
     AUDITOR: _on(SUBJECTS, ("view",)) | _named("audit_log.export"),
-    CLIENT: _named("site.view", "shift.view", "timesheet.view", "document.view", "bill_rate.view"),
+    # A client's contact confirms the hours worked for them (rbac.approvals: only their own
+    # client's timesheets). Holding an approval makes this role sensitive: only members who
+    # approve timesheets themselves (owners, by default) may give it.
+    CLIENT: _named(
+        "site.view",
+        "shift.view",
+        "timesheet.view",
+        "timesheet.approve",
+        "document.view",
+        "bill_rate.view",
+    ),
     BOARD_GUEST: _named("organization.view", "document.view"),
 }
 
@@ -234,7 +244,8 @@ DEFAULT_ROLES: tuple[DefaultRole, ...] = (
         40,
         ROLE_PERMISSIONS[CLIENT],
         _every_module(OWN),
-        description="A client's contact: their sites, shifts and timesheets.",
+        description="A client's contact: their sites, shifts and timesheets, and confirming "
+        "the hours worked for them.",
     ),
     DefaultRole(
         AUDITOR,
@@ -258,12 +269,14 @@ DEFAULT_ROLES: tuple[DefaultRole, ...] = (
 # Custom roles rank here: below the admin, so an admin can assign them.
 CUSTOM_ROLE_RANK = 15
 
-# The first approval steps of each approvable subject (Z6); payroll-like timesheets need a
-# manager and then an owner. Organisations change their chains; these are the seeds.
+# The first approval steps of each approvable subject (Z6). Payroll-like timesheets take two:
+# the hours are confirmed by the client they were worked for (or a manager or owner, for
+# internal work), then an owner signs them off for payroll. Organisations change their
+# chains; these are the seeds, so existing organisations keep theirs.
 DEFAULT_APPROVAL_CHAINS: Mapping[str, tuple[tuple[str, ...], ...]] = {
     "leave": ((MANAGER, OWNER),),
     "expense": ((MANAGER, OWNER),),
-    "timesheet": ((MANAGER, OWNER), (OWNER,)),
+    "timesheet": ((CLIENT, MANAGER, OWNER), (OWNER,)),
 }
 
 

@@ -259,8 +259,13 @@ def role_assignable_by(role: Role, actor_membership) -> None:
         raise ValidationError({"role": f"You cannot give the {role.name} role."})
     beyond = _sensitive_beyond(actor_role, role.permissions)
     if beyond:
+        # The client role approves timesheets, so this refuses admins giving it too (Z2).
         raise ValidationError(
-            {"role": f"Only someone who holds {', '.join(beyond)} can give the {role.name} role."}
+            {
+                "role": f"The {role.name} role carries {', '.join(beyond)}, which your "
+                f"{actor_role.name} role does not have; only someone whose role has "
+                f"{'it' if len(beyond) == 1 else 'them'} can give it. Ask an owner."
+            }
         )
 
 

@@ -139,6 +139,7 @@ def make_timesheet(
     period_start: date | None = None,
     hours: Decimal | str = "37.50",
     amount: Decimal | str = "750.00",
+    client: Client | None = None,
 ) -> Timesheet:
     period_start = period_start or timezone.localdate() - timedelta(days=7)
     with tenant_context(org):
@@ -148,6 +149,7 @@ def make_timesheet(
             period_end=period_start + timedelta(days=6),
             hours=Decimal(hours),
             amount=Decimal(amount),
+            client=client,
         )
 
 

@@ -141,7 +141,12 @@ class ExpenseSerializer(MemberRecordSerializer):
         read_only_fields = fields
 
 
-class TimesheetSerializer(MemberRecordSerializer):
+class TimesheetSerializer(FieldSeparationMixin, MemberRecordSerializer):
+    # A timesheet's amount is pay (Z7): for members who see pay rates, and for the member
+    # themselves on their own timesheets; never on the client portal.
+    guarded_fields = {"amount": "pay_rate"}
+    own_rows_reveal = frozenset({"amount"})
+
     class Meta:
         model = Timesheet
         fields = [
@@ -453,8 +458,12 @@ class RecordListMixin:
             )
         ordering = params.get("ordering")
         if ordering:
-            if ordering.lstrip("-") not in self.ordering_fields or ordering.count("-") > 1:
-                choices = ", ".join(self.ordering_fields) or "none (this list has one order)"
+            # Z7: an order by a field withheld from some rows would rank what is not shown.
+            serializer = self.get_serializer()
+            withheld = getattr(serializer, "withheld_somewhere", set)()
+            orderable = [name for name in self.ordering_fields if name not in withheld]
+            if ordering.lstrip("-") not in orderable or ordering.count("-") > 1:
+                choices = ", ".join(orderable) or "none (this list has one order)"
                 raise serializers.ValidationError(
                     {"ordering": [f"Order by one of: {choices} (prefix - for descending)."]}
                 )

@@ -189,7 +189,8 @@ class TimesheetBuildAPI(APIView):
             period_end=data["period_end"],
         )
         row = selectors.timesheets_for(request.membership).get(pk=timesheet.pk)
-        return Response(TimesheetSerializer(row).data, status=status.HTTP_201_CREATED)
+        answer = TimesheetSerializer(row, context={"request": request})
+        return Response(answer.data, status=status.HTTP_201_CREATED)
 
 
 # --- issued documents (D4) ------------------------------------------------------------------

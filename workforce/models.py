@@ -310,7 +310,13 @@ class Timesheet(Approvable):
     hours = models.DecimalField(
         max_digits=7, decimal_places=2, validators=[MinValueValidator(ZERO)]
     )
+    # Pay (Z7): guarded by ``pay_rate.view`` in ``TimesheetSerializer``.
     amount = models.DecimalField(**MONEY)
+    # The client whose shifts the hours were worked on, when they all were for one; its
+    # contacts see the timesheet and confirm the hours (Z6's first step).
+    client = models.ForeignKey(
+        Client, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         db_table = "workforce_timesheet"
@@ -323,6 +329,15 @@ class Timesheet(Approvable):
                 condition=Q(amount__gte=0) & Q(hours__gte=0), name="timesheet_non_negative"
             ),
         ]
+
+    @classmethod
+    def owned_by(cls, membership) -> Q:
+        """A member's own timesheets; a client contact's are also their client's (as for
+        ``Shift``)."""
+        own = Q(member_id=membership.pk)
+        if membership.client_id is not None:
+            own |= Q(client_id=membership.client_id)
+        return own
 
 
 class IssuedDocument(ScopedRecord):

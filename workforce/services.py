@@ -140,6 +140,7 @@ TIMESHEET_FIELDS = [
     "period_end",
     "hours",
     "amount",
+    "client",
     "status",
 ]
 DOCUMENT_FIELDS = ["member", "department", "title", "expires_on", "internal_notes"]
@@ -279,8 +280,15 @@ def expense_create(*, member, amount: Decimal, description: str) -> Expense:
 
 @transaction.atomic
 def timesheet_create(
-    *, member, period_start: date, period_end: date, hours: Decimal, amount: Decimal
+    *,
+    member,
+    period_start: date,
+    period_end: date,
+    hours: Decimal,
+    amount: Decimal,
+    client: Client | None = None,
 ) -> Timesheet:
+    """``client``: the client the hours were worked for, whose contacts confirm them."""
     return _member_record_create(
         Timesheet,
         TIMESHEET_FIELDS,
@@ -289,6 +297,7 @@ def timesheet_create(
         period_end=period_end,
         hours=hours,
         amount=amount,
+        client=client,
     )
 
 

@@ -174,6 +174,9 @@ class WorkedTime:
     hours: Decimal
     amount: Decimal
     attendance_ids: list[int]
+    # The one client all the shifts were for; None when they were for several, or any
+    # had none (internal work).
+    client_id: int | None
 
 
 def worked_time(*, member: Membership, period_start: date, period_end: date) -> WorkedTime:
@@ -186,18 +189,21 @@ def worked_time(*, member: Membership, period_start: date, period_end: date) -> 
         clock_out_at__isnull=False,
         shift__starts_at__date__gte=period_start,
         shift__starts_at__date__lte=period_end,
-    ).values_list("pk", "clock_in_at", "clock_out_at", "shift__pay_rate")
+    ).values_list("pk", "clock_in_at", "clock_out_at", "shift__pay_rate", "shift__client_id")
     hours = amount = Decimal(0)
     ids = []
-    for pk, clock_in_at, clock_out_at, pay_rate in rows:
+    clients = set()
+    for pk, clock_in_at, clock_out_at, pay_rate, client_id in rows:
         worked = Decimal((clock_out_at - clock_in_at).total_seconds()) / HOUR
         hours += worked
         amount += worked * pay_rate
         ids.append(pk)
+        clients.add(client_id)
     return WorkedTime(
         hours=hours.quantize(CENTS, ROUND_HALF_UP),
         amount=amount.quantize(CENTS, ROUND_HALF_UP),
         attendance_ids=sorted(ids),
+        client_id=clients.pop() if len(clients) == 1 else None,
     )
 
 
@@ -241,6 +247,7 @@ def timesheet_build(*, member: Membership, period_start: date, period_end: date)
         period_end=period_end,
         hours=worked.hours,
         amount=worked.amount,
+        client_id=worked.client_id,
     )
     timesheet.full_clean()
     timesheet.save()

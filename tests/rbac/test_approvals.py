@@ -190,7 +190,7 @@ def test_Z6_timesheets_go_through_two_steps_in_order(alpha):
         (1, alpha.members["owner"].pk),
     ]
     state = alpha.clients["north"].get(f"{API}/timesheet/{timesheet.pk}/").json()
-    assert state["chain"] == [["manager", "owner"], ["owner"]]
+    assert state["chain"] == [["client", "manager", "owner"], ["owner"]]
     assert [step["approver"]["email"] for step in state["steps"]] == [
         "head@alpha.example",
         "owner@alpha.example",

@@ -7,8 +7,10 @@ import pytest
 from rbac.permissions import requires
 from rbac.registry import (
     ACTIONS,
+    DEFAULT_APPROVAL_CHAINS,
     PERMISSIONS,
     ROLE_PERMISSIONS,
+    SENSITIVE,
     SUBJECTS,
     UnknownPermission,
     has_permission,
@@ -65,15 +67,31 @@ def test_Z2_hierarchy_each_role_holds_no_more_than_the_one_above():
     assert ROLE_PERMISSIONS[STAFF] <= ROLE_PERMISSIONS[MANAGER]
 
 
-def test_Z2_client_and_board_guest_are_minimal_and_read_only():
+def test_Z2_client_and_board_guest_are_minimal_and_the_client_approves_only_timesheets():
+    # Z6: a client's contact confirms the hours worked for them (their own client's only,
+    # rbac.approvals); nothing else they hold changes anything.
     assert ROLE_PERMISSIONS["client"] == {
         "site.view",
         "shift.view",
         "timesheet.view",
+        "timesheet.approve",
         "document.view",
         "bill_rate.view",
     }
     assert ROLE_PERMISSIONS["board_guest"] == {"organization.view", "document.view"}
+
+
+def test_Z2_the_client_role_is_sensitive_so_only_approvers_give_it():
+    assert ROLE_PERMISSIONS["client"] & SENSITIVE == {"timesheet.approve"}
+    assert not ROLE_PERMISSIONS[ADMIN] & SENSITIVE
+
+
+def test_Z6_default_chains_the_client_confirms_timesheet_hours_then_an_owner_signs_off():
+    assert DEFAULT_APPROVAL_CHAINS == {
+        "leave": (("manager", "owner"),),
+        "expense": (("manager", "owner"),),
+        "timesheet": (("client", "manager", "owner"), ("owner",)),
+    }
 
 
 def test_Z3_permission_names_are_subject_dot_action():

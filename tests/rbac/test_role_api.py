@@ -364,7 +364,10 @@ def test_Z2_another_organisations_role_key_and_member_id_are_404(
 
 
 def test_Z6_approval_chain_is_read_and_replaced_and_the_change_is_in_the_trail(admin, org_a):
-    assert admin.get(f"{CHAINS}timesheet/").json()["steps"] == [["manager", "owner"], ["owner"]]
+    assert admin.get(f"{CHAINS}timesheet/").json()["steps"] == [
+        ["client", "manager", "owner"],
+        ["owner"],
+    ]
     response = put(admin, f"{CHAINS}expense/", {"steps": [["manager"], ["owner", "admin"]]})
     assert response.status_code == 200, response.content
     assert response.json()["steps"] == [["manager"], ["admin", "owner"]]
@@ -425,7 +428,8 @@ def test_Z2_an_admin_cannot_make_anyone_an_approver(admin, people, org_a):
     staff = membership_of(org_a, people["staff"])
     response = patch(admin, f"{MEMBERS}{staff.pk}/", {"role": "manager"})
     assert response.status_code == 400
-    assert "can give the Manager role" in response.json()["role"][0]
+    assert response.json()["role"][0].startswith("The Manager role carries ")
+    assert "which your Admin role does not have" in response.json()["role"][0]
     assert "leave.approve" in response.json()["role"][0]
     assert membership_of(org_a, people["staff"]).role == "staff"
 

@@ -34,7 +34,7 @@ def test_Z2_every_new_organisation_gets_the_default_roles_and_chains(org_a, org_
             assert dict(ApprovalChain.objects.values_list("subject", "steps")) == {
                 "leave": [["manager", "owner"]],
                 "expense": [["manager", "owner"]],
-                "timesheet": [["manager", "owner"], ["owner"]],
+                "timesheet": [["client", "manager", "owner"], ["owner"]],
             }
     with tenant_context(org_a):
         a_ids = set(Role.objects.values_list("pk", flat=True))

@@ -40,7 +40,11 @@ TABLE: dict[str, tuple[str, str, set[str]]] = {
     "expense.approve": ("post", f"approvals/expense/{MISSING}/approve/", {OWNER, MANAGER}),
     "timesheet.view": ("get", "timesheets/", {OWNER, MANAGER, STAFF, CLIENT, AUDITOR}),
     "timesheet.create": ("post", "timesheets/", {OWNER, MANAGER, STAFF}),
-    "timesheet.approve": ("post", f"approvals/timesheet/{MISSING}/approve/", {OWNER, MANAGER}),
+    "timesheet.approve": (
+        "post",
+        f"approvals/timesheet/{MISSING}/approve/",
+        {OWNER, MANAGER, CLIENT},
+    ),
     "document.view": ("get", "documents/", {OWNER, MANAGER, STAFF, CLIENT, AUDITOR, BOARD}),
     "document.create": ("post", "documents/", {OWNER, MANAGER}),
     "document.update": ("post", f"documents/{MISSING}/grants/", {OWNER, MANAGER}),

@@ -248,7 +248,13 @@ def test_A2_member_with_a_weak_temporary_password_is_400_not_500(admin_client):
     ("role", "message"),
     [
         ("owner", "You cannot give the Owner role."),
-        ("manager", "Only someone who holds"),
+        ("manager", "The Manager role carries"),
+        # Z6: the client role approves timesheets, so only an approver (an owner) gives it.
+        (
+            "client",
+            "The Client role carries timesheet.approve, which your Admin role does not have; "
+            "only someone whose role has it can give it. Ask an owner.",
+        ),
         ("no-such-role", "There is no role 'no-such-role'"),
     ],
 )

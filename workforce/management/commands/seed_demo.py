@@ -118,7 +118,7 @@ class _Seeder:
             members = self._role_members(leaves, clients)
             staff = [members["staff"], *self._staff(leaves)]
             self._shifts(sites, clients, staff)
-            self._leave_and_timesheets(staff, members["manager"])
+            self._leave_and_timesheets(staff, members["manager"], clients)
         self.out.write(f"  {self.name}: {len(sites)} sites, {len(staff)} staff")
         return [(self.slug, role, Command._email(role, self.slug)) for role in ROLE_USERS]
 
@@ -189,7 +189,9 @@ class _Seeder:
                     client=clients[n % len(clients)],
                 )
 
-    def _leave_and_timesheets(self, staff: list[Membership], manager: Membership) -> None:
+    def _leave_and_timesheets(
+        self, staff: list[Membership], manager: Membership, clients: list
+    ) -> None:
         manager = Membership.objects.select_related("role_definition", "department").get(
             pk=manager.pk
         )
@@ -206,12 +208,14 @@ class _Seeder:
                 record_approve(record=leave, approver=manager)
         period_end = today - timedelta(days=1)
         period_start = period_end - timedelta(days=13)
-        for member in staff[:20]:
+        for n, member in enumerate(staff[:20]):
             hours = Decimal(8 * 7)
+            # For the clients in turn, so the demo client contact has hours to confirm.
             timesheet_create(
                 member=member,
                 period_start=period_start,
                 period_end=period_end,
                 hours=hours,
                 amount=hours * self.pay_rate,
+                client=clients[n % len(clients)],
             )
