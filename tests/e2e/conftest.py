@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 import pytest
-from django.conf import settings
-from django.db import connections
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests.e2e.serving import served
 from tests.factories import make_membership, make_organization, make_sites, make_user
-from tests.processes import gunicorn
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -33,19 +30,14 @@ EMAIL = "ann@alpha.example"
 @pytest.fixture
 def portal(committed_db, test_environment) -> Iterator[str]:
     """Alpha (three sites) with one member, Bravo (two sites), committed, and a gunicorn
-    serving them. Yields the portal's base URL under its real host name: the app routes by
-    Host and Chromium resolves every ``*.localhost`` name to loopback."""
+    serving them; yields the portal's base URL."""
     alpha = make_organization("Alpha Guarding", "alpha")
     bravo = make_organization("Bravo Care", "bravo")
     make_sites(alpha, 3, "A")
     make_sites(bravo, 2, "B")
     make_membership(alpha, make_user(EMAIL))
-    # Everything the browser needs is written; the ORM is not used again until teardown.
-    for connection in connections.all():
-        connection.close()
-    with gunicorn(test_environment) as base_url:
-        port = urlsplit(base_url).port
-        yield f"http://{settings.PORTAL_HOST}:{port}"
+    with served(test_environment) as base_url:
+        yield base_url
 
 
 @pytest.fixture

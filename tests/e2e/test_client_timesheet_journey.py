@@ -8,14 +8,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
-from django.db import connections
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from tests.e2e.serving import csp_violations, served
 from tests.factories import (
     TEST_PASSWORD,
     make_client,
@@ -26,7 +25,6 @@ from tests.factories import (
     make_timesheet,
     make_user,
 )
-from tests.processes import gunicorn
 
 pytestmark = pytest.mark.usefixtures("committed_db")
 
@@ -58,10 +56,8 @@ def portal(committed_db, test_environment) -> Iterator[str]:
         starts_at=timezone.now() - timedelta(days=3),
     )
     make_timesheet(alpha, staff, hours="16.00", amount=PAY, client=acme)
-    for connection in connections.all():
-        connection.close()
-    with gunicorn(test_environment) as base_url:
-        yield f"http://{settings.CLIENT_HOST}:{urlsplit(base_url).port}"
+    with served(test_environment, settings.CLIENT_HOST) as base_url:
+        yield base_url
 
 
 def _assert_nothing_hidden(source: str) -> None:
@@ -71,13 +67,7 @@ def _assert_nothing_hidden(source: str) -> None:
 
 
 def test_D6_Z6_Z7_client_approves_a_timesheet_and_never_sees_pay_or_margin(portal, page: Page):
-    refused: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            refused.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
+    refused = csp_violations(page)
     page.goto(f"{portal}/o/alpha/")
     expect(page).to_have_url(re.compile(re.escape(f"{portal}/accounts/login/")))
     page.get_by_label("Email", exact=True).fill(CLIENT)

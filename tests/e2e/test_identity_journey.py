@@ -11,21 +11,19 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pyotp
 import pytest
-from django.conf import settings
 from django.core import mail
-from django.db import connections
 from playwright.sync_api import Page, expect
 
 from tenants.context import tenant_context
 from tenants.invitations import invitation_create
 from tenants.models import Membership
 from tenants.services import member_create_with_password
+from tests.e2e.serving import served
 from tests.factories import make_membership, make_organization, make_user
-from tests.processes import ROOT, gunicorn
+from tests.processes import ROOT
 
 pytestmark = pytest.mark.usefixtures("committed_db")
 
@@ -60,12 +58,10 @@ def portal(committed_db, test_environment, outbox) -> Iterator[tuple[str, str]]:
         )
     [invitation_email] = mail.outbox
     link = re.search(r"https?://\S+?(/invitations/\S+/)", invitation_email.body)[1]
-    for connection in connections.all():
-        connection.close()
     # Four slashes: django-environ reads an absolute path after "filemail:///".
     env = {**test_environment, "EMAIL_URL": f"filemail:///{outbox}"}
-    with gunicorn(env) as base_url:
-        yield f"http://{settings.PORTAL_HOST}:{urlsplit(base_url).port}", link
+    with served(env) as base_url:
+        yield base_url, link
 
 
 def _emailed_code(outbox: Path) -> str:

@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import CDPSession, Page, expect
 
 from tests.e2e.conftest import EMAIL
+from tests.e2e.serving import csp_violations
 from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.usefixtures("committed_db")
@@ -95,13 +96,7 @@ def _serve_with_strict_csp(cdp: CDPSession) -> None:
 
 
 def test_A6_passkey_registered_and_used_in_the_browser_under_a_strict_csp(portal, page):
-    violations: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            violations.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
+    violations = csp_violations(page)
     cdp = page.context.new_cdp_session(page)
     _serve_with_strict_csp(cdp)
     cdp.send("WebAuthn.enable")

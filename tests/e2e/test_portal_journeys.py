@@ -8,15 +8,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
-from django.db import connections
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
 from tenants.context import tenant_context
+from tests.e2e.serving import csp_violations, served
 from tests.factories import (
     TEST_PASSWORD,
     make_client,
@@ -27,7 +26,6 @@ from tests.factories import (
     make_site,
     make_user,
 )
-from tests.processes import gunicorn
 from workforce.services import department_set_head
 
 pytestmark = pytest.mark.usefixtures("committed_db")
@@ -71,10 +69,8 @@ def portal(committed_db, test_environment) -> Iterator[str]:
         internal_notes=NOTE,
         starts_at=timezone.now() + timedelta(days=1),
     )
-    for connection in connections.all():
-        connection.close()
-    with gunicorn(test_environment) as base_url:
-        yield f"http://{settings.PORTAL_HOST}:{urlsplit(base_url).port}"
+    with served(test_environment) as base_url:
+        yield base_url
 
 
 def _sign_in(page: Page, base: str, email: str) -> None:
@@ -85,23 +81,12 @@ def _sign_in(page: Page, base: str, email: str) -> None:
     expect(page).to_have_url(re.compile(f"^{re.escape(base)}/o/alpha/"))
 
 
-def _refused_by_csp(page: Page) -> list[str]:
-    refused: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            refused.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    return refused
-
-
 def test_D3_staff_clocks_in_requests_leave_manager_approves_staff_sees_it(portal, browser: Browser):
     base = portal
     staff_context, manager_context = browser.new_context(), browser.new_context()
     try:
         staff = staff_context.new_page()
-        refused = _refused_by_csp(staff)
+        refused = csp_violations(staff)
         _sign_in(staff, base, STAFF)
 
         # D2: clock in from My shifts; htmx swaps the row and says so.
@@ -132,7 +117,7 @@ def test_D3_staff_clocks_in_requests_leave_manager_approves_staff_sees_it(portal
 
         # Z6: the manager, head of North, approves it on the leave page (htmx swaps the row).
         manager = manager_context.new_page()
-        refused += _refused_by_csp(manager)
+        refused += csp_violations(manager)
         _sign_in(manager, base, MANAGER)
         manager.goto(f"{base}/o/alpha/leave/")
         waiting = manager.get_by_role("region", name="Waiting for a decision")

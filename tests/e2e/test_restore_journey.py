@@ -8,14 +8,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import pytest
-from django.conf import settings
-from django.db import connections
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from tests.e2e.serving import csp_violations, served
 from tests.factories import (
     TEST_PASSWORD,
     make_membership,
@@ -24,7 +22,6 @@ from tests.factories import (
     make_site,
     make_user,
 )
-from tests.processes import gunicorn
 
 pytestmark = pytest.mark.usefixtures("committed_db")
 
@@ -43,23 +40,15 @@ def portal(committed_db, test_environment) -> Iterator[str]:
         site=make_site(alpha, "North Gate"),
         starts_at=timezone.now() - timedelta(minutes=1),
     )
-    for connection in connections.all():
-        connection.close()
-    with gunicorn(test_environment) as base_url:
-        yield f"http://{settings.PORTAL_HOST}:{urlsplit(base_url).port}"
+    with served(test_environment) as base_url:
+        yield base_url
 
 
 def test_G6_L5_an_administrator_the_owner_restores_a_deleted_shift_and_sees_both_events(
     portal, page: Page
 ):
     base = portal
-    refused: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            refused.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
+    refused = csp_violations(page)
     page.goto(f"{base}/accounts/login/")
     page.get_by_label("Email", exact=True).fill(OWNER)
     page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)

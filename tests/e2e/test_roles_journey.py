@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 import pytest
-from django.conf import settings
-from django.db import connections
 from playwright.sync_api import Page, expect
 
 from tenants.models import Membership
+from tests.e2e.serving import served
 from tests.factories import TEST_PASSWORD, make_membership, make_organization, make_user
-from tests.processes import gunicorn
 
 pytestmark = pytest.mark.usefixtures("committed_db")
 
@@ -29,10 +26,8 @@ def portal(committed_db, test_environment) -> Iterator[tuple[str, int]]:
     alpha = make_organization("Alpha Guarding", "alpha")
     make_membership(alpha, make_user(ADMIN), role=Membership.Role.ADMIN)
     staff = make_membership(alpha, make_user("sam@alpha.example"))
-    for connection in connections.all():
-        connection.close()
-    with gunicorn(test_environment) as base_url:
-        yield f"http://{settings.PORTAL_HOST}:{urlsplit(base_url).port}", staff.pk
+    with served(test_environment) as base_url:
+        yield base_url, staff.pk
 
 
 def test_Z2_admin_creates_a_custom_role_assigns_it_and_sees_it_listed(portal, page: Page):
