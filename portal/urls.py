@@ -5,7 +5,7 @@ host)."""
 from django.urls import path
 
 from config import converters  # noqa: F401 - registers <id:>
-from portal import attendance, client, deleted, records, rota, views
+from portal import attendance, client, deleted, documents, members, records, rota, security, views
 from rbac.approvals import APPROVE, REJECT
 
 # Approve and reject, per approvable subject (Z6): each route declares its own subject's
@@ -39,6 +39,9 @@ page_patterns: list = [
     path("expenses/", records.expense_page, name="expenses"),
     path("people/", views.people, name="people"),
     path("departments/", views.departments, name="departments"),
+    *documents.page_patterns,
+    *members.page_patterns,
+    *security.page_patterns,
     *(pattern for subject in DECISION_PATHS for pattern in _decision_patterns(subject)),
     path("deleted/", deleted.deleted_items, name="deleted-items"),
     # G6: a restore route per module, each declaring its subject's delete permission; the
@@ -55,5 +58,6 @@ page_patterns: list = [
 ]
 client_page_patterns: list = [
     path("", client.client_home, name="client-home"),
+    *documents.client_page_patterns,
     *_decision_patterns("timesheet", prefix="client-"),
 ]

@@ -23,10 +23,13 @@ LINKS: tuple[tuple[str, str, str | tuple[str, ...]], ...] = (
     ("leave", "Leave", "leave.view"),
     ("timesheets", "Timesheets", "timesheet.view"),
     ("expenses", "Expenses", "expense.view"),
+    ("documents", "Documents", "document.view"),
+    ("client-documents", "Documents", "document.view"),
     ("people", "People", "user.view"),
     ("departments", "Departments", "department.view"),
     ("site-list", "Sites", "site.view"),
     ("role-list", "Roles", "role.view"),
+    ("security-settings", "Security", "settings.view"),
     ("deleted-items", "Deleted items", DELETE_PERMISSIONS),
 )
 
