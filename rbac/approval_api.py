@@ -7,10 +7,12 @@ runs (Z1), so each subject gets its own small classes, made by ``approval_views`
 
 from __future__ import annotations
 
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api_errors import ERROR_RESPONSES
 from rbac import approvals, grants
 from rbac.fields import FieldSeparationMixin, receives
 from tokens.scopes import token_scopes
@@ -70,11 +72,75 @@ def _approval_state(record, progress: approvals.Progress, request) -> dict:
     return state
 
 
+# For the schema: the answer ``_approval_state`` builds.
+APPROVAL_STATE = inline_serializer(
+    "ApprovalState",
+    fields={
+        "subject": serializers.ChoiceField(choices=sorted(approvals.APPROVABLE)),
+        "id": serializers.IntegerField(),
+        "status": serializers.CharField(),
+        "amount": serializers.DecimalField(
+            max_digits=12,
+            decimal_places=2,
+            coerce_to_string=True,
+            allow_null=True,
+            required=False,
+            help_text="Absent for members who may not receive it (a timesheet's pay, Z7).",
+        ),
+        "chain": serializers.ListField(
+            child=serializers.ListField(child=serializers.CharField()),
+            help_text="The steps in order (0-based), each the role keys that may decide it.",
+        ),
+        "steps": serializers.ListField(
+            child=inline_serializer(
+                "ApprovalStepTaken",
+                fields={
+                    "step": serializers.IntegerField(),
+                    "approver": inline_serializer(
+                        "Approver",
+                        fields={
+                            "membership_id": serializers.IntegerField(),
+                            "user_id": serializers.IntegerField(),
+                            "email": serializers.EmailField(),
+                            "role": serializers.CharField(),
+                        },
+                    ),
+                    "decided_at": serializers.DateTimeField(),
+                },
+            )
+        ),
+        "next_step": serializers.IntegerField(allow_null=True),
+        "your_decision": inline_serializer(
+            "YourDecision",
+            fields={
+                "allowed": serializers.BooleanField(),
+                "reason": serializers.CharField(),
+                "detail": serializers.CharField(),
+            },
+            allow_null=True,
+            help_text="Whether you may decide the next step and, if not, why; "
+            "null once the record is decided.",
+        ),
+    },
+)
+APPROVAL_REFUSAL = inline_serializer(
+    "ApprovalRefusal",
+    fields={
+        "detail": serializers.CharField(),
+        "reason": serializers.CharField(
+            required=False,
+            help_text="Which rule refused (absent when the role lacks the permission).",
+        ),
+    },
+)
+
+
 class ApprovalRecordAPI(APIView):
     """GET: where a record stands in its approval chain."""
 
     subject = ""
 
+    @extend_schema(responses={200: APPROVAL_STATE, 404: ERROR_RESPONSES[404]})
     def get(self, request, org_slug: str, record_id: int):
         record = approvals.access_approvable(self.subject, request.membership, record_id)
         progress = approvals.approval_progress(record)
@@ -88,6 +154,18 @@ class ApprovalDecisionAPI(APIView):
     subject = ""
     verdict = ""  # approvals.APPROVE or approvals.REJECT, given to as_view()
 
+    @extend_schema(
+        request=None,
+        responses={
+            200: APPROVAL_STATE,
+            403: OpenApiResponse(
+                APPROVAL_REFUSAL,
+                description="Refused: by the role, or by a rule of the chain (Z6).",
+            ),
+            404: ERROR_RESPONSES[404],
+            409: OpenApiResponse(APPROVAL_REFUSAL, description="The record is no longer pending."),
+        },
+    )
     def post(self, request, org_slug: str, record_id: int):
         record = approvals.access_approvable(self.subject, request.membership, record_id)
         decide = approvals.DECISIONS[self.verdict]
@@ -138,6 +216,15 @@ class GrantInput(serializers.Serializer):
     user_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
 
 
+class GrantSerializer(serializers.Serializer):
+    document_id = serializers.IntegerField(source="content_object_id")
+    user_id = serializers.IntegerField()
+    granted_by = serializers.IntegerField(
+        source="granted_by_id", allow_null=True, help_text="The granting membership."
+    )
+    created_at = serializers.DateTimeField()
+
+
 class DocumentGrantsAPI(APIView):
     """POST ``{user_id}``: shares a document the member may update with one active member of
     the organisation (for instance a client contact)."""
@@ -145,6 +232,10 @@ class DocumentGrantsAPI(APIView):
     required_permission = "document.update"
     required_scopes = token_scopes(write="documents:share")
 
+    @extend_schema(
+        request=GrantInput,
+        responses={201: GrantSerializer, 400: ERROR_RESPONSES[400], 404: ERROR_RESPONSES[404]},
+    )
     def post(self, request, org_slug: str, document_id: int):
         document = grants.access_document_for(request.membership, "document.update", document_id)
         form = GrantInput(data=request.data)
@@ -154,15 +245,7 @@ class DocumentGrantsAPI(APIView):
             user=grants.member_user(form.validated_data["user_id"]),
             granted_by=request.membership,
         )
-        return Response(
-            {
-                "document_id": document.pk,
-                "user_id": grant.user_id,
-                "granted_by": grant.granted_by_id,
-                "created_at": grant.created_at,
-            },
-            status=status.HTTP_201_CREATED,
-        )
+        return Response(GrantSerializer(grant).data, status=status.HTTP_201_CREATED)
 
 
 class DocumentGrantAPI(APIView):
@@ -171,6 +254,9 @@ class DocumentGrantAPI(APIView):
     required_permission = "document.update"
     required_scopes = token_scopes(write="documents:share")
 
+    @extend_schema(
+        responses={204: OpenApiResponse(description="Withdrawn."), 404: ERROR_RESPONSES[404]}
+    )
     def delete(self, request, org_slug: str, document_id: int, user_id: int):
         document = grants.access_document_for(request.membership, "document.update", document_id)
         grant = grants.access_document_grant(document, user_id)
@@ -192,6 +278,7 @@ class SharedDocumentAPI(APIView):
     required_permission = "document.view"
     required_scopes = token_scopes(read="documents:read")
 
+    @extend_schema(responses={200: SharedDocumentSerializer, 404: ERROR_RESPONSES[404]})
     def get(self, request, org_slug: str, document_id: int):
         document = grants.access_document_for(request.membership, "document.view", document_id)
         return Response(SharedDocumentSerializer(document, context={"request": request}).data)

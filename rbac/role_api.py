@@ -5,10 +5,12 @@ validation errors are 400s (config.api_errors)."""
 
 from __future__ import annotations
 
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api_errors import ERROR_RESPONSES
 from rbac import registry
 from rbac.models import ApprovalChain, Role
 from rbac.role_selectors import access_approval_chain, access_member, access_role, roles_list
@@ -19,6 +21,8 @@ from tokens.scopes import token_scopes
 from workforce.models import Client, Department
 
 ROLE_SCOPES = token_scopes(read="roles:read", write="roles:write")
+# A change the services refuse (escalation, the owner role, a role in use) is a 400.
+CHANGE_ANSWERS = {400: ERROR_RESPONSES[400], 404: ERROR_RESPONSES[404]}
 
 
 class RoleSerializer(serializers.ModelSerializer):
@@ -70,9 +74,11 @@ class RoleListAPI(APIView):
     required_permission = {"GET": "role.view", "POST": "role.create"}
     required_scopes = ROLE_SCOPES
 
+    @extend_schema(responses=RoleSerializer(many=True))
     def get(self, request, org_slug: str):
         return Response(RoleSerializer(roles_list(), many=True).data)
 
+    @extend_schema(request=RoleInput, responses={201: RoleSerializer, 400: ERROR_RESPONSES[400]})
     def post(self, request, org_slug: str):
         form = RoleInput(data=request.data)
         form.is_valid(raise_exception=True)
@@ -87,9 +93,11 @@ class RoleDetailAPI(APIView):
     required_permission = {"GET": "role.view", "PATCH": "role.update", "DELETE": "role.delete"}
     required_scopes = ROLE_SCOPES
 
+    @extend_schema(responses={200: RoleSerializer, 404: ERROR_RESPONSES[404]})
     def get(self, request, org_slug: str, role_key: str):
         return _role_answer(role_key)
 
+    @extend_schema(request=RoleInput, responses={200: RoleSerializer, **CHANGE_ANSWERS})
     def patch(self, request, org_slug: str, role_key: str):
         role = access_role(role_key)
         form = RoleInput(data=request.data, partial=True)
@@ -97,6 +105,7 @@ class RoleDetailAPI(APIView):
         role_update(role=role, **form.validated_data, actor_role=request.membership.role_definition)
         return _role_answer(role_key)
 
+    @extend_schema(responses={204: OpenApiResponse(description="Deleted."), **CHANGE_ANSWERS})
     def delete(self, request, org_slug: str, role_key: str):
         role_delete(role=access_role(role_key))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -123,9 +132,13 @@ class ApprovalChainAPI(APIView):
     required_permission = {"GET": "role.view", "PUT": "role.update"}
     required_scopes = ROLE_SCOPES
 
+    @extend_schema(responses={200: ApprovalChainSerializer, 404: ERROR_RESPONSES[404]})
     def get(self, request, org_slug: str, subject: str):
         return Response(ApprovalChainSerializer(access_approval_chain(subject)).data)
 
+    @extend_schema(
+        request=ApprovalChainInput, responses={200: ApprovalChainSerializer, **CHANGE_ANSWERS}
+    )
     def put(self, request, org_slug: str, subject: str):
         access_approval_chain(subject)
         form = ApprovalChainInput(data=request.data)
@@ -134,7 +147,7 @@ class ApprovalChainAPI(APIView):
         return Response(ApprovalChainSerializer(chain).data)
 
 
-class MemberSerializer(serializers.ModelSerializer):
+class MemberAssignmentSerializer(serializers.ModelSerializer):
     email = serializers.EmailField(source="user.email")
 
     class Meta:
@@ -174,6 +187,9 @@ class MemberDetailAPI(APIView):
     required_permission = {"PATCH": "user.manage"}
     required_scopes = token_scopes(write="members:write")
 
+    @extend_schema(
+        request=MemberUpdateInput, responses={200: MemberAssignmentSerializer, **CHANGE_ANSWERS}
+    )
     def patch(self, request, org_slug: str, membership_id: int):
         membership = access_member(membership_id)
         form = MemberUpdateInput(data=request.data)
@@ -190,4 +206,4 @@ class MemberDetailAPI(APIView):
             membership_change_role(
                 membership=membership, role=changes["role"], actor=request.membership
             )
-        return Response(MemberSerializer(membership).data)
+        return Response(MemberAssignmentSerializer(membership).data)
