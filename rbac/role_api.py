@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -18,6 +19,7 @@ from rbac.services import approval_chain_set, role_create, role_delete, role_upd
 from tenants.models import Membership
 from tenants.services import membership_assign, membership_change_role
 from tokens.scopes import token_scopes
+from workforce.api import RecordPagination
 from workforce.models import Client, Department
 
 ROLE_SCOPES = token_scopes(read="roles:read", write="roles:write")
@@ -66,17 +68,19 @@ def _role_answer(key: str, status_code: int = status.HTTP_200_OK) -> Response:
     return Response(RoleSerializer(access_role(key)).data, status=status_code)
 
 
-class RoleListAPI(APIView):
-    """GET: every role of the organisation with its permissions, scopes, approval limits and
-    member count. POST ``{name, description, permissions, scopes, approval_limits}``: a
-    custom role, with no permission the caller's own role lacks."""
+class RoleListAPI(ListAPIView):
+    """GET: the organisation's roles, highest ranked first, with their permissions, scopes,
+    approval limits and member counts, cursor-paginated like every list. POST ``{name,
+    description, permissions, scopes, approval_limits}``: a custom role, with no permission
+    the caller's own role lacks."""
 
     required_permission = {"GET": "role.view", "POST": "role.create"}
     required_scopes = ROLE_SCOPES
+    serializer_class = RoleSerializer
+    pagination_class = RecordPagination
 
-    @extend_schema(responses=RoleSerializer(many=True))
-    def get(self, request, org_slug: str):
-        return Response(RoleSerializer(roles_list(), many=True).data)
+    def get_queryset(self):
+        return roles_list()
 
     @extend_schema(request=RoleInput, responses={201: RoleSerializer, 400: ERROR_RESPONSES[400]})
     def post(self, request, org_slug: str):
