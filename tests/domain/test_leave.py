@@ -1,6 +1,6 @@
 """D3: leave balances (allowance, approved days taken this calendar year, pending,
-remaining) and requests refused beyond the balance or with dates in the wrong order, with
-nothing saved."""
+remaining) and requests refused beyond the balance, with dates in the wrong order or
+overlapping the member's other pending or approved leave, with nothing saved."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from tenants.context import tenant_context
-from tests.domain.conftest import get, post, signed_in
+from tests.domain.conftest import get, patch, post, signed_in
 from tests.factories import make_leave, make_staff_profile
 from workforce.models import LeaveRequest
 from workforce.people import leave_balance, leave_days_by_year
-from workforce.services import approvable_status_set
+from workforce.services import approvable_status_set, leave_request_update, record_soft_delete
 
 pytestmark = pytest.mark.django_db
 YEAR = 2031
@@ -144,3 +144,61 @@ def test_D3_oversized_and_html_reasons(world):
     )
     assert created.status_code == 201
     assert created.json()["reason"] == script
+
+
+def test_D3_leave_overlapping_pending_or_approved_leave_is_refused_by_service_and_api(world):
+    _leave(world, "staff", date(YEAR, 5, 4), date(YEAR, 5, 8))
+    _leave(world, "staff", date(YEAR, 6, 1), date(YEAR, 6, 3), "approved")
+    before = _count(world)
+    staff = signed_in(world, "staff")
+    refused = post(staff, "leave/", {"starts_on": f"{YEAR}-05-08", "ends_on": f"{YEAR}-05-12"})
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "starts_on": [
+            f"This member already has pending leave from 04 May {YEAR} to 08 May {YEAR} that "
+            "overlaps these dates."
+        ]
+    }
+    # Inside, around and on the edge of approved leave: all refused.
+    for starts_on, ends_on in [(2, 2), (1, 3), (3, 9)]:
+        with pytest.raises(ValidationError) as error:
+            _leave(world, "staff", date(YEAR, 6, starts_on), date(YEAR, 6, ends_on))
+        assert "already has approved leave from 01 Jun" in error.value.message_dict["starts_on"][0]
+    assert _count(world) == before
+
+
+def test_D3_leave_next_to_other_leave_and_other_members_leave_is_accepted(world):
+    _leave(world, "staff", date(YEAR, 5, 4), date(YEAR, 5, 8))
+    _leave(world, "staff", date(YEAR, 5, 9), date(YEAR, 5, 9))
+    _leave(world, "staff", date(YEAR, 5, 1), date(YEAR, 5, 3))
+    _leave(world, "south_staff", date(YEAR, 5, 4), date(YEAR, 5, 8))
+    with tenant_context(world.org):
+        assert LeaveRequest.objects.filter(starts_on__year=YEAR).count() == 4
+
+
+def test_D3_leave_may_overlap_rejected_or_deleted_requests(world):
+    _leave(world, "staff", date(YEAR, 5, 4), date(YEAR, 5, 8), "rejected")
+    deleted = _leave(world, "staff", date(YEAR, 7, 1), date(YEAR, 7, 5))
+    with tenant_context(world.org):
+        record_soft_delete(record=deleted)
+    staff = signed_in(world, "staff")
+    for starts_on, ends_on in [("05-04", "05-08"), ("07-03", "07-03")]:
+        accepted = post(
+            staff, "leave/", {"starts_on": f"{YEAR}-{starts_on}", "ends_on": f"{YEAR}-{ends_on}"}
+        )
+        assert accepted.status_code == 201, accepted.content
+
+
+def test_D3_changing_dates_onto_other_leave_is_refused_and_nothing_changes(world):
+    _leave(world, "staff", date(YEAR, 5, 4), date(YEAR, 5, 8))
+    moving = _leave(world, "staff", date(YEAR, 5, 11), date(YEAR, 5, 12))
+    refused = patch(
+        signed_in(world, "staff"), f"leave/{moving.pk}/", {"starts_on": f"{YEAR}-05-07"}
+    )
+    assert refused.status_code == 400
+    assert "overlaps these dates" in refused.json()["starts_on"][0]
+    with tenant_context(world.org):
+        assert LeaveRequest.objects.get(pk=moving.pk).starts_on == date(YEAR, 5, 11)
+        # Its own dates do not clash with itself: growing a request is fine.
+        grown = leave_request_update(leave=moving, starts_on=date(YEAR, 5, 9))
+    assert (grown.starts_on, grown.ends_on) == (date(YEAR, 5, 9), date(YEAR, 5, 12))

@@ -227,9 +227,10 @@ def test_Z4_lists_cost_the_same_queries_for_10_and_1000_visible_rows(world):
             counts[path] = len(captured)
         return counts
 
-    # D2, D3: one member's shifts may not overlap and their leave must fit their allowance, so
-    # each batch starts after the last (and after the world's shifts, a day from now) and the
-    # member gets an allowance large enough for years of one-day requests.
+    # D2, D3: one member's shifts and leave may not overlap and their leave must fit their
+    # allowance, so each batch starts after the last (and after the world's shifts, a day from
+    # now, and its leave, a week from now) and the member gets an allowance large enough for
+    # years of one-day requests.
     make_staff_profile(world.org, world.members["staff"], annual_leave_days=Decimal("9999"))
     added = 0
 
@@ -242,7 +243,7 @@ def test_Z4_lists_cost_the_same_queries_for_10_and_1000_visible_rows(world):
             member=world.members["staff"],
             starts_at=timezone.now().replace(microsecond=0) + timedelta(days=2 + added),
         )
-        start = timezone.localdate()
+        start = timezone.localdate() + timedelta(days=8)
         for i in range(count):
             make_leave(world.org, world.members["staff"], start + timedelta(days=added + i))
         added += count
