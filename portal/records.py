@@ -228,6 +228,14 @@ class TimesheetForm(forms.Form):
         return timesheet_build(member=member, **self.cleaned_data)
 
 
+def show_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """A service's refusal, next to the field it names (or above the form)."""
+    by_field = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
+    for name, field_messages in by_field.items():
+        for message in field_messages:
+            form.add_error(name if name in form.fields else None, message)
+
+
 FORMS: dict[str, type[forms.Form]] = {
     "leave": LeaveRequestForm,
     "expense": ExpenseForm,
@@ -247,13 +255,7 @@ def _module_page(request, subject: str):
         try:
             form.create(membership)
         except ValidationError as error:
-            # The service's refusal next to the field it names (or above the form).
-            by_field = (
-                error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
-            )
-            for name, field_messages in by_field.items():
-                for message in field_messages:
-                    form.add_error(name if name in form.fields else None, message)
+            show_service_errors(form, error)
         else:
             messages.success(request, f"Your {module.noun} was sent for approval.")
             return redirect(module.page, org_slug=request.organization.slug)

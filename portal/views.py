@@ -41,7 +41,7 @@ DASHBOARD_PENDING = 5
 EXPIRY_WINDOW_DAYS = 30
 
 
-def _fields(serializer) -> list[tuple[str, str]]:
+def record_fields(serializer) -> list[tuple[str, str]]:
     """A serialized record as (label, text) pairs: only the fields this member may receive
     are in the serializer at all (Z7)."""
     fields = serializer.fields
@@ -107,7 +107,7 @@ def shift_detail(request, org_slug: str, record_id: int):
             "organization": request.organization,
             "title": f"Shift at {shift.site.name}",
             "back": ("rota", "Rota"),
-            "fields": _fields(ShiftSerializer(shift, context={"request": request})),
+            "fields": record_fields(ShiftSerializer(shift, context={"request": request})),
             "record_id": shift.pk,
             "delete": delete,
             "timeline": timeline,
@@ -134,7 +134,7 @@ def leave_detail(request, org_slug: str, record_id: int):
             "organization": request.organization,
             "title": "Leave request",
             "back": ("leave", "Leave"),
-            "fields": _fields(LeaveRequestSerializer(leave, context={"request": request})),
+            "fields": record_fields(LeaveRequestSerializer(leave, context={"request": request})),
             "module": module,
             "decide_row": record_rows(request, module, [leave])[0] if can_decide else None,
             "decide_url_names": {"approve": "leave-approve", "reject": "leave-reject"},

@@ -71,12 +71,34 @@ def access_document_for(membership: Membership, permission_name: str, document_i
     )
 
 
+def shared_with(queryset: QuerySet[Document], membership: Membership) -> QuerySet[Document]:
+    """``queryset`` narrowed to the documents granted to the member's user one by one, whatever
+    else their role's scope shows them: what the client portal lists as shared (D6)."""
+    return queryset.filter(
+        grants__user_id=membership.user_id, grants__permission__codename=VIEW_DOCUMENT
+    )
+
+
+def document_grants(document: Document) -> QuerySet[DocumentGrant]:
+    """Who ``document`` is shared with, earliest first."""
+    return (
+        DocumentGrant.objects.select_related("user")
+        .filter(content_object=document, permission__codename=VIEW_DOCUMENT)
+        .order_by("created_at", "id")
+    )
+
+
 def access_document_grant(document: Document, user_id: int) -> DocumentGrant:
-    return get_object_or_404(
-        DocumentGrant.objects.select_related("user"),
-        content_object=document,
-        user_id=user_id,
-        permission__codename=VIEW_DOCUMENT,
+    return get_object_or_404(document_grants(document), user_id=user_id)
+
+
+def client_contacts() -> QuerySet[Membership]:
+    """The active members acting for a client: whom a document's page offers to share it with."""
+    return (
+        Membership.objects.active()
+        .filter(client__isnull=False)
+        .select_related("user", "client")
+        .order_by("user__full_name", "user__email", "id")
     )
 
 
