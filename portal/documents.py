@@ -99,12 +99,11 @@ def _by_status(documents: QuerySet[Document], status: str, today: date) -> Query
     return documents
 
 
-def _document_rows(request, documents: QuerySet[Document]) -> tuple[list[dict], bool]:
+def _document_rows(request, documents: QuerySet[Document], today: date) -> tuple[list[dict], bool]:
     """The first ``DOCUMENTS_SHOWN`` documents as rows (their expiry state added), and whether
     there are more."""
     records = list(documents[: DOCUMENTS_SHOWN + 1])
     shown = records[:DOCUMENTS_SHOWN]
-    today = timezone.localdate()
     rows = [
         {**row, "expiry": expiry_state(record.expires_on, today)}
         for record, row in zip(shown, record_rows(request, DOCUMENTS, shown), strict=True)
@@ -207,9 +206,9 @@ def documents(request, org_slug: str):
     status = ALL
     if status_filter.is_valid():
         status = status_filter.cleaned_data["status"] or ALL
+    today = timezone.localdate()
     rows, more = _document_rows(
-        request,
-        _by_status(selectors.documents_for(membership, withheld), status, timezone.localdate()),
+        request, _by_status(selectors.documents_for(membership, withheld), status, today), today
     )
     issued = None
     if membership_has(membership, "issued_document.view"):
@@ -232,7 +231,9 @@ def documents(request, org_slug: str):
     )
 
 
-def _detail_page(request, record_id: int, *, share_form: ShareForm | None = None, status=200):
+def _detail_page(
+    request, record_id: int, *, share_form: ShareForm | None = None, status: int = 200
+):
     membership = request.membership
     document = selectors.access_document(membership, withheld_for_request(request), record_id)
     timeline, truncated = record_timeline(request, document)
@@ -318,7 +319,7 @@ def client_documents(request, org_slug: str):
     shared = grants.shared_with(
         selectors.documents_for(membership, withheld_for_request(request)), membership
     )
-    rows, more = _document_rows(request, shared)
+    rows, more = _document_rows(request, shared, timezone.localdate())
     return render(
         request,
         "client/documents.html",

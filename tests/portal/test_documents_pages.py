@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from rbac.grants import document_share
 from tenants.context import tenant_context
 from tests.factories import (
     make_document,
@@ -137,24 +138,42 @@ def test_D4_issued_documents_are_listed_for_those_who_may_see_them(world):
     assert "Contracts and letters" not in _client_host(world).get(LIST).content.decode()
 
 
-def test_D4_the_list_costs_the_same_queries_for_10_or_60_documents(world):
-    owner = world.client("owner")
-    member = world.members["staff"]
-    today = timezone.localdate()
-
-    def add(count: int) -> None:
-        for index in range(count):
-            make_document(world.org, member, f"Doc {index:03}", today + timedelta(days=index))
-
+def _same_queries(client, path: str, add) -> None:
+    """``path`` costs the same queries after ``add`` brought its 10 rows to 60."""
     add(10)
-    owner.get(LIST)  # warm caches (keys, sessions)
+    client.get(path)  # warm caches (keys, sessions)
     with CaptureQueriesContext(connection) as few:
-        assert owner.get(LIST).status_code == 200
+        assert client.get(path).status_code == 200
     add(50)
     with CaptureQueriesContext(connection) as many:
-        response = owner.get(LIST)
+        response = client.get(path)
     assert response.content.decode().count('<tr id="document-') == 60
     assert len(many) == len(few), [query["sql"] for query in many.captured_queries]
+
+
+def _add_documents(world, count: int, *, shared: bool = False) -> None:
+    today = timezone.localdate()
+    for index in range(count):
+        document = make_document(
+            world.org, world.members["staff"], f"Doc {index:03}", today + timedelta(days=index)
+        )
+        if shared:
+            with tenant_context(world.org):
+                document_share(
+                    document=document,
+                    user=world.users["client"],
+                    granted_by=world.members["owner"],
+                )
+
+
+def test_D4_the_list_costs_the_same_queries_for_10_or_60_documents(world):
+    _same_queries(world.client("owner"), LIST, lambda count: _add_documents(world, count))
+
+
+def test_D6_the_shared_list_costs_the_same_queries_for_10_or_60_documents(world):
+    _same_queries(
+        _client_host(world), LIST, lambda count: _add_documents(world, count, shared=True)
+    )
 
 
 # --- filing a document (D4) -----------------------------------------------------------------
