@@ -30,6 +30,7 @@ LINKS: tuple[tuple[str, str, str | tuple[str, ...]], ...] = (
     ("site-list", "Sites", "site.view"),
     ("role-list", "Roles", "role.view"),
     ("security-settings", "Security", "settings.view"),
+    ("security-api-tokens", "API tokens", "api_token.view"),
     ("deleted-items", "Deleted items", DELETE_PERMISSIONS),
 )
 
