@@ -130,10 +130,14 @@ def test_D4_an_empty_list_tells_the_member_what_to_do(world):
 
 
 def test_D4_issued_documents_are_listed_for_those_who_may_see_them(world):
-    own = make_issued_document(world.org, world.members["staff"], title="Your contract")
+    own = make_issued_document(
+        world.org, world.members["staff"], title="Your contract", body="<script>x()</script>"
+    )
     other = make_issued_document(world.org, world.members["south_staff"], title="South letter")
-    page = world.client("staff").get(LIST).content.decode()
-    assert f'id="issued-{own.pk}"' in page and "Welcome aboard." in page
+    response = world.client("staff").get(LIST)
+    assert_csp_clean(response)  # the body's markup is text, not a script
+    page = response.content.decode()
+    assert f'id="issued-{own.pk}"' in page and "&lt;script&gt;x()&lt;/script&gt;" in page
     assert f"issued-{other.pk}" not in page and "South letter" not in page
     assert "Contracts and letters" not in _client_host(world).get(LIST).content.decode()
 
@@ -340,7 +344,9 @@ def test_Z9_sharing_refuses_non_contacts_and_documents_outside_the_scope(world, 
     assert not_a_contact.status_code == 400
     assert "Select a valid choice" in not_a_contact.content.decode()
     assert_csp_clean(not_a_contact)
-    assert owner.post(f"{_detail(papers['staff'])}share/", {}).status_code == 400
+    for contact in ("", "abc", "9" * 30):
+        response = owner.post(f"{_detail(papers['staff'])}share/", {"contact": contact})
+        assert response.status_code == 400
     manager = world.client("manager")
     assert _share(world, papers["south"], who="manager").status_code == 404
     assert _grants(world, papers["south"]) == 0 and _grants(world, papers["staff"]) == 0
@@ -353,7 +359,7 @@ def test_Z9_sharing_refuses_non_contacts_and_documents_outside_the_scope(world, 
     assert "No other client contact to share it with." in page
 
 
-def test_D6_a_client_contact_never_sees_unshared_documents_or_notes(world, papers):
+def test_Z7_a_client_contact_never_sees_unshared_documents_or_internal_notes(world, papers):
     _share(world, papers["staff"])
     make_document(world.org, world.members["staff"], "Unshared payslip", internal_notes=NOTE)
     client = _client_host(world)
