@@ -37,7 +37,7 @@ from rbac.registry import ALL
 from rbac.scopes import scope_of, visible
 from tenants.models import Membership
 from workforce.models import Approvable, Department, Expense, LeaveRequest, Timesheet
-from workforce.services import approvable_status_set
+from workforce.services import approvable_status_set, audited_amounts
 
 # The approvable subjects (rbac.registry.DEFAULT_APPROVAL_CHAINS) and their records.
 APPROVABLE: dict[str, type[Approvable]] = {
@@ -184,7 +184,6 @@ def approval_decide(
 
 
 def _event(verdict: str, record: Approvable, decision: Decision, status: list) -> dict:
-    amount = getattr(record, "amount", None)
     return {
         "action": "approval.allowed" if decision.allowed else "approval.denied",
         "entity": record,
@@ -193,7 +192,8 @@ def _event(verdict: str, record: Approvable, decision: Decision, status: list) -
             "reason": [None, decision.reason],
             "subject": [None, SUBJECT_OF[type(record)]],
             "step": [None, decision.step],
-            "amount": [None, None if amount is None else str(amount)],
+            # L1: what was decided on (an expense's amount; a timesheet's hours and pay).
+            **{name: [None, value] for name, value in audited_amounts(record).items()},
             "status": status,
         },
     }

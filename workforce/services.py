@@ -144,6 +144,19 @@ TIMESHEET_FIELDS = [
     "status",
 ]
 DOCUMENT_FIELDS = ["member", "department", "title", "expires_on", "internal_notes"]
+# L1: what an expense or a timesheet is worth. Every create, update and approval decision
+# about one names these in its event, changed or not, so any event read alone says what was
+# submitted, changed or approved. Pay in the log is fine: only audit_log.view reads it, and
+# neither staff nor client contacts hold that.
+AUDITED_AMOUNTS: dict[type[Model], tuple[str, ...]] = {
+    Expense: ("amount",),
+    Timesheet: ("hours", "amount"),
+}
+
+
+def audited_amounts(record: Model) -> dict[str, str]:
+    """The record's ``AUDITED_AMOUNTS`` as text; empty for any other kind of record."""
+    return {name: str(getattr(record, name)) for name in AUDITED_AMOUNTS.get(type(record), ())}
 
 
 @transaction.atomic
@@ -434,11 +447,11 @@ def _update(
     if validate is not None:
         validate(row, before)
     row.save()
-    audit_event_record(
-        action=f"{row._meta.model_name}.updated",
-        entity=row,
-        changes=changes_between(before, snapshot(row, fields)),
-    )
+    after = snapshot(row, fields)
+    changes = changes_between(before, after)
+    for name in AUDITED_AMOUNTS.get(type(row), ()):
+        changes.setdefault(name, [before[name], after[name]])
+    audit_event_record(action=f"{row._meta.model_name}.updated", entity=row, changes=changes)
     return row
 
 
