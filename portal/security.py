@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from config import converters  # noqa: F401 - registers <id:>
 from config.network import client_ip
 from portal.records import display
 from rbac.access import membership_has

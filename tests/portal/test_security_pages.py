@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from portal.security import MAX_ABSOLUTE_HOURS, MAX_IDLE_MINUTES
 from tenants.context import tenant_context
 from tenants.ip_allowlist import EntryInput, ip_allowlist_replace
 from tenants.models import IpAllowlistEntry, SecurityPolicy
@@ -202,8 +203,14 @@ def test_A9_saving_unchanged_timeouts_records_nothing(world):
     ("data", "says"),
     [
         ({"idle_timeout_minutes": 0, "absolute_timeout_hours": 12}, "greater than or equal to 1"),
-        ({"idle_timeout_minutes": 481, "absolute_timeout_hours": 12}, "less than or equal to 480"),
-        ({"idle_timeout_minutes": 30, "absolute_timeout_hours": 721}, "less than or equal to 720"),
+        (
+            {"idle_timeout_minutes": MAX_IDLE_MINUTES + 1, "absolute_timeout_hours": 12},
+            f"less than or equal to {MAX_IDLE_MINUTES}",
+        ),
+        (
+            {"idle_timeout_minutes": 30, "absolute_timeout_hours": MAX_ABSOLUTE_HOURS + 1},
+            f"less than or equal to {MAX_ABSOLUTE_HOURS}",
+        ),
         ({"idle_timeout_minutes": "ten", "absolute_timeout_hours": 12}, "Enter a whole number"),
         ({"idle_timeout_minutes": 99999999999999, "absolute_timeout_hours": 12}, "less than"),
         ({"absolute_timeout_hours": 12}, "This field is required"),
