@@ -34,6 +34,7 @@ MISSED_LOOKBACK = timedelta(days=7)
 MISSED_BATCH = 500
 
 ATTENDANCE_FIELDS = ["member", "department", "shift", "clock_in_at", "clock_out_at", "status"]
+CORRECTION_REASON_MAX = 500
 HOUR = Decimal(3600)
 CENTS = Decimal("0.01")
 
@@ -63,6 +64,11 @@ def assigned_shift(membership: Membership, shift_id: int) -> Shift:
 # --- clocking in and out --------------------------------------------------------------------
 
 
+def _arrival_status(shift: Shift, clock_in_at: datetime) -> str:
+    late = clock_in_at > shift.starts_at + LATE_AFTER
+    return Attendance.Status.LATE if late else Attendance.Status.ON_TIME
+
+
 @transaction.atomic
 def attendance_clock_in(*, shift: Shift, member: Membership) -> Attendance:
     """Clocks ``member`` in to their ``shift`` now: on time, or late after ``LATE_AFTER``."""
@@ -86,15 +92,12 @@ def attendance_clock_in(*, shift: Shift, member: Membership) -> Attendance:
         )
     if now >= shift.ends_at:
         raise ValidationError(f"This shift ended at {_local(shift.ends_at)}; clock-in is closed.")
-    status = (
-        Attendance.Status.LATE if now > shift.starts_at + LATE_AFTER else Attendance.Status.ON_TIME
-    )
     attendance = Attendance(
         shift=shift,
         member=member,
         department_id=member.department_id,
         clock_in_at=now,
-        status=status,
+        status=_arrival_status(shift, now),
     )
     attendance.full_clean()
     attendance.save()
@@ -132,6 +135,90 @@ def attendance_clock_out(*, shift: Shift, member: Membership) -> Attendance:
         changes=changes_between(before, snapshot(attendance, ATTENDANCE_FIELDS)),
     )
     return attendance
+
+
+def _correction_errors(
+    shift: Shift, clock_in_at: datetime, clock_out_at: datetime | None, reason: str
+) -> dict[str, str]:
+    """What is wrong with a correction's input, before any row is locked."""
+    errors = {}
+    now = timezone.now()
+    opens = shift.starts_at - CLOCK_IN_OPENS_BEFORE_START
+    if clock_in_at > now:
+        errors["clock_in_at"] = "Clock-in cannot be in the future."
+    elif not opens <= clock_in_at < shift.ends_at:
+        # The window a member could have clocked in themselves (attendance_clock_in).
+        errors["clock_in_at"] = (
+            f"Clock-in must be between {_local(opens)} (when clock-in opens) and the end of "
+            f"the shift at {_local(shift.ends_at)}."
+        )
+    if clock_out_at is not None:
+        if clock_out_at > now:
+            errors["clock_out_at"] = "Clock-out cannot be in the future."
+        elif clock_out_at <= clock_in_at:
+            errors["clock_out_at"] = "Clock-out must come after clock-in."
+    if not reason:
+        errors["reason"] = "Say why the times are corrected; the reason is kept in the audit log."
+    elif len(reason) > CORRECTION_REASON_MAX:
+        errors["reason"] = f"Keep the reason to {CORRECTION_REASON_MAX} characters."
+    return errors
+
+
+@transaction.atomic
+def attendance_correct(
+    *,
+    attendance: Attendance,
+    corrected_by: Membership,
+    clock_in_at: datetime,
+    clock_out_at: datetime | None,
+    reason: str,
+) -> Attendance:
+    """Sets a member's clock-in and clock-out (``clock_out_at`` None: still at work) as
+    someone who may update attendance in their scope corrects them (a forgotten clock-out,
+    a shift marked missed that was worked), and works out on time or late again from the new
+    clock-in. The event keeps the times before and after and the reason.
+
+    Refused: one's own attendance (Z6: nobody signs off their own time), times in the future,
+    out of order or outside the shift's clock-in window, no reason or a long one, the same
+    times again, and attendance of a day already on the member's live timesheet (its hours
+    and pay were worked out from it; that timesheet is rejected first)."""
+    reason = reason.strip()
+    # Re-read within the corrector's scope and locked: hidden or deleted since is a 404, and
+    # a clock-out or another correction meanwhile waits for this one.
+    row = get_object_or_404(
+        attendance_for(corrected_by).select_for_update(of=("self",)), pk=attendance.pk
+    )
+    if row.member_id == corrected_by.pk:
+        raise ValidationError("You cannot correct your own attendance; ask your manager.")
+    errors = _correction_errors(row.shift, clock_in_at, clock_out_at, reason)
+    if errors:
+        raise ValidationError(errors)
+    if (row.clock_in_at, row.clock_out_at) == (clock_in_at, clock_out_at):
+        raise ValidationError("These are the times already recorded; there is nothing to correct.")
+    day = timezone.localdate(row.shift.starts_at)
+    timesheet = (
+        Timesheet.objects.filter(
+            member_id=row.member_id, period_start__lte=day, period_end__gte=day
+        )
+        .exclude(status=Approvable.Status.REJECTED)
+        .first()
+    )
+    if timesheet is not None:
+        raise ValidationError(
+            f"This shift is on the member's {timesheet.status} timesheet for "
+            f"{timesheet.period_start:%d %b %Y} to {timesheet.period_end:%d %b %Y}; that "
+            "timesheet must be rejected before the times can change."
+        )
+    before = snapshot(row, ATTENDANCE_FIELDS)
+    row.clock_in_at, row.clock_out_at = clock_in_at, clock_out_at
+    row.status = _arrival_status(row.shift, clock_in_at)
+    row.updated_at = timezone.now()
+    row.full_clean()
+    row.save(update_fields=["clock_in_at", "clock_out_at", "status", "updated_at"])
+    changes = changes_between(before, snapshot(row, ATTENDANCE_FIELDS))
+    changes["reason"] = [None, reason]
+    audit_event_record(action="attendance.corrected", entity=row, changes=changes)
+    return row
 
 
 @transaction.atomic

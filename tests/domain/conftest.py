@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.test import Client as HttpClient
 from django.utils import timezone
@@ -17,6 +18,7 @@ from tenants.context import tenant_context
 from tests.workforce import conftest as workforce_conftest
 from tests.workforce.conftest import World
 from workforce.services import shift_create
+from workforce.timekeeping import attendance_clock_in
 
 API = "/api/v1/o/alpha"
 # The shared fixture, offered to this package's tests too.
@@ -61,6 +63,15 @@ def shift_at(
             pay_rate=Decimal(pay_rate),
             designation=designation,
         )
+
+
+def attended(world: World, starts_at: datetime, *, member: str = "staff", late_by: int = 0):
+    """The attendance of ``member`` on a new 8-hour shift of theirs at ``starts_at``, clocked
+    in ``late_by`` minutes after it starts."""
+    shift = shift_at(world, starts_at, member=member)
+    clock_in = starts_at + timedelta(minutes=late_by)
+    with time_machine.travel(clock_in, tick=False), tenant_context(world.org):
+        return attendance_clock_in(shift=shift, member=world.members[member])
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """D2: clocking in and out of one's own shift, late and missed detection, the attendance
 list and detail (scoped, Z4), and their attacks: someone else's shift, another
-organisation's shift, twice, out of order."""
+organisation's shift, twice, out of order. A manager's correction of a member's times: in
+scope only, never their own (Z6), with a reason kept in the audit event (L1)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,23 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import Http404
 
 from audit.models import AuditEvent
 from tenants.context import tenant_context
-from tests.domain.conftest import get, post, shift_at, signed_in
-from tests.factories import make_membership, make_organization, make_shift, make_site, make_user
+from tests.domain.conftest import attended, get, post, shift_at, signed_in
+from tests.factories import (
+    make_membership,
+    make_organization,
+    make_shift,
+    make_site,
+    make_timesheet,
+    make_user,
+)
 from workforce import timekeeping
 from workforce.models import Attendance
+from workforce.services import approvable_status_set
 from workforce.tasks import mark_missed_attendance
 
 pytestmark = pytest.mark.django_db
@@ -213,3 +224,137 @@ def test_Z4_attendance_list_and_detail_are_scoped(world, soon):
         assert get(staff, f"attendance/{south_row}/").status_code == 404
         assert get(signed_in(world, "manager"), f"attendance/{south_row}/").status_code == 404
         assert get(signed_in(world, "client"), "attendance/").status_code == 403
+
+
+# --- corrections ----------------------------------------------------------------------------
+
+
+def _correct(world, attendance, by="manager", *, clock_in_at, clock_out_at=None, reason="Fix"):
+    """Corrects ``attendance`` as ``by``, ten hours after its shift started."""
+    with _at(attendance.shift.starts_at + timedelta(hours=10)), tenant_context(world.org):
+        return timekeeping.attendance_correct(
+            attendance=attendance,
+            corrected_by=world.members[by],
+            clock_in_at=clock_in_at,
+            clock_out_at=clock_out_at,
+            reason=reason,
+        )
+
+
+def _state(world, attendance) -> tuple:
+    with tenant_context(world.org):
+        row = Attendance.objects.get(pk=attendance.pk)
+        events = AuditEvent.objects.filter(
+            entity_type="workforce.attendance", entity_id=str(row.pk)
+        ).count()
+    return row.clock_in_at, row.clock_out_at, row.status, events
+
+
+def test_D2_a_manager_corrects_attendance_in_scope_and_late_is_worked_out_again(world, soon):
+    attendance = attended(world, soon, late_by=30)
+    assert attendance.status == Attendance.Status.LATE
+    corrected = _correct(
+        world,
+        attendance,
+        clock_in_at=soon + timedelta(minutes=2),
+        clock_out_at=soon + timedelta(hours=8),
+        reason="  Badge reader at the gate was down; the supervisor saw her arrive.  ",
+    )
+    assert corrected.status == Attendance.Status.ON_TIME
+    with tenant_context(world.org):
+        event = AuditEvent.objects.filter(action="attendance.corrected").get()
+    assert event.entity_id == str(attendance.pk)
+    assert event.changes == {
+        "clock_in_at": [
+            str(attendance.clock_in_at),
+            str(soon + timedelta(minutes=2)),
+        ],
+        "clock_out_at": [None, str(soon + timedelta(hours=8))],
+        "status": ["late", "on_time"],
+        "reason": [None, "Badge reader at the gate was down; the supervisor saw her arrive."],
+    }
+
+
+def test_D2_a_shift_marked_missed_that_was_worked_is_corrected_to_late(world, soon):
+    shift = shift_at(world, soon, hours=4)
+    with _at(soon + timedelta(hours=5)):
+        mark_missed_attendance(world.org.pk)
+    with tenant_context(world.org):
+        missed = Attendance.objects.select_related("shift").get(shift=shift)
+    corrected = _correct(
+        world,
+        missed,
+        by="owner",
+        clock_in_at=soon + timedelta(minutes=20),
+        clock_out_at=soon + timedelta(hours=4),
+    )
+    assert corrected.status == Attendance.Status.LATE
+    assert corrected.clock_in_at == soon + timedelta(minutes=20)
+
+
+def test_Z4_attendance_outside_the_correctors_scope_is_404(world, soon):
+    south = attended(world, soon, member="south_staff")
+    before = _state(world, south)
+    with pytest.raises(Http404):
+        _correct(world, south, clock_in_at=soon)
+    assert _state(world, south) == before
+
+
+def test_Z6_nobody_corrects_their_own_attendance(world, soon):
+    for role in ("manager", "owner"):
+        own = attended(world, soon, member=role)
+        before = _state(world, own)
+        with pytest.raises(ValidationError) as refused:
+            _correct(world, own, by=role, clock_in_at=soon)
+        assert refused.value.messages == [
+            "You cannot correct your own attendance; ask your manager."
+        ]
+        assert _state(world, own) == before
+        soon += timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("clock_in", "clock_out", "reason", "field", "message"),
+    [
+        (11, None, "Fix", "clock_in_at", "Clock-in cannot be in the future."),
+        (1, 11, "Fix", "clock_out_at", "Clock-out cannot be in the future."),
+        (1, 1, "Fix", "clock_out_at", "Clock-out must come after clock-in."),
+        (-1, 2, "Fix", "clock_in_at", "Clock-in must be between"),
+        (8, 9, "Fix", "clock_in_at", "Clock-in must be between"),
+        (0, 8, "   ", "reason", "Say why the times are corrected"),
+        (0, 8, "x" * 501, "reason", "Keep the reason to 500 characters."),
+    ],
+)
+def test_D2_bad_corrections_are_refused_with_nothing_changed(
+    world, soon, clock_in, clock_out, reason, field, message
+):
+    """Times in hours from the shift's start; the correction is made ten hours in."""
+    attendance = attended(world, soon, late_by=30)
+    before = _state(world, attendance)
+    with pytest.raises(ValidationError) as refused:
+        _correct(
+            world,
+            attendance,
+            clock_in_at=soon + timedelta(hours=clock_in),
+            clock_out_at=None if clock_out is None else soon + timedelta(hours=clock_out),
+            reason=reason,
+        )
+    assert refused.value.message_dict[field][0].startswith(message)
+    assert _state(world, attendance) == before
+
+
+def test_D2_the_same_times_again_and_a_day_on_a_live_timesheet_are_refused(world, soon):
+    attendance = attended(world, soon, late_by=30)
+    with pytest.raises(ValidationError) as same:
+        _correct(world, attendance, clock_in_at=attendance.clock_in_at)
+    assert "nothing to correct" in same.value.messages[0]
+    sheet = make_timesheet(world.org, world.members["staff"], soon.date())
+    before = _state(world, attendance)
+    with pytest.raises(ValidationError) as on_timesheet:
+        _correct(world, attendance, clock_in_at=soon)
+    assert "on the member's pending timesheet" in on_timesheet.value.messages[0]
+    assert _state(world, attendance) == before
+    # Once that timesheet is rejected, the times may change.
+    with tenant_context(world.org):
+        approvable_status_set(record=sheet, status="rejected")
+    assert _correct(world, attendance, clock_in_at=soon).status == Attendance.Status.ON_TIME
