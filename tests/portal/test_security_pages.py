@@ -554,3 +554,14 @@ def test_A17_the_token_list_costs_the_same_queries_for_few_and_many_tokens(world
     for n in range(20):
         _token(world.org, world.users[("staff", "manager", "auditor")[n % 3]], f"Script {n}")
     assert queries() == few
+
+
+def test_A17_a_token_name_with_html_is_rendered_escaped(world):
+    name = '<img src=x onerror="alert(1)">'
+    owner = _client(world, "owner")
+    created = owner.post(TOKENS, _new_token(name=name))
+    assert created.status_code == 201
+    for response in (created, owner.get(TOKENS)):
+        assert_csp_clean(response)
+        body = response.content.decode()
+        assert name not in body and html.escape(name) in body
