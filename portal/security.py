@@ -26,7 +26,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from config import converters  # noqa: F401 - registers <id:>
 from config.network import client_ip
@@ -197,6 +197,7 @@ def _overview(
 
 
 @requires("settings.view")
+@require_safe  # changes go to the section's own URL, with its own permission
 @login_required
 def security_settings(request, org_slug: str):
     return _overview(request)
