@@ -1,0 +1,170 @@
+"""Member management pages: a manager's correction of a member's attendance (D2, Z6, L1),
+with its attacks: another organisation's ids, a role without the permission, out-of-scope
+rows, self-correction and bad input, each refused with a message and nothing changed."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.test import Client as HttpClient
+
+from audit.models import AuditEvent
+from tenants.context import tenant_context
+from tests.domain import conftest as domain_conftest
+from tests.domain.conftest import attended
+from tests.factories import (
+    make_membership,
+    make_organization,
+    make_shift,
+    make_site,
+    make_user,
+)
+from tests.portal.conftest import assert_csp_clean
+from workforce.models import Attendance
+from workforce.timekeeping import attendance_clock_in
+
+pytestmark = pytest.mark.django_db
+
+# The domain tests' fixture: a whole minute two hours from now.
+soon = domain_conftest.soon
+ORG = "/o/alpha"
+
+
+def _signed_in(user) -> HttpClient:
+    client = HttpClient(HTTP_HOST=settings.PORTAL_HOST)
+    client.force_login(user)
+    return client
+
+
+def _local(moment: datetime) -> str:
+    """As a datetime-local field sends it (the organisation's time zone is UTC)."""
+    return f"{moment:%Y-%m-%dT%H:%M}"
+
+
+# --- attendance corrections -----------------------------------------------------------------
+
+
+def _correct_url(attendance) -> str:
+    return f"{ORG}/attendance/{attendance.pk}/correct/"
+
+
+def _row(world, attendance) -> tuple:
+    with tenant_context(world.org):
+        row = Attendance.objects.get(pk=attendance.pk)
+        corrections = AuditEvent.objects.filter(action="attendance.corrected").count()
+    return row.clock_in_at, row.clock_out_at, row.status, corrections
+
+
+def test_D2_a_manager_corrects_a_members_attendance_on_the_page(world, soon):
+    attendance = attended(world, soon, late_by=30)
+    with time_machine.travel(soon + timedelta(hours=10), tick=False):
+        manager = world.client("manager")
+        form = manager.get(_correct_url(attendance))
+        assert form.status_code == 200
+        assert_csp_clean(form)
+        page = form.content.decode()
+        for label in ("Clocked in at", "Clocked out at (empty if still at work)", "Why the"):
+            assert label in page
+        assert 'for="id_reason"' in page and f'value="{_local(attendance.clock_in_at)}"' in page
+        done = manager.post(
+            _correct_url(attendance),
+            {
+                "clock_in_at": _local(soon),
+                "clock_out_at": _local(soon + timedelta(hours=8)),
+                "reason": "The gate reader was down; the supervisor saw him arrive.",
+            },
+        )
+        assert done.status_code == 302
+        assert done["Location"] == f"{ORG}/shifts/{attendance.shift_id}/"
+        shift_page = manager.get(done["Location"])
+    assert "The attendance of staff@alpha.example is corrected." in shift_page.content.decode()
+    clock_in, clock_out, status, _ = _row(world, attendance)
+    assert (clock_in, clock_out, status) == (soon, soon + timedelta(hours=8), "on_time")
+    with tenant_context(world.org):
+        event = AuditEvent.objects.get(action="attendance.corrected")
+    assert (event.actor_role, event.entity_id) == ("manager", str(attendance.pk))
+    assert event.changes["reason"] == [
+        None,
+        "The gate reader was down; the supervisor saw him arrive.",
+    ]
+    assert event.changes["status"] == ["late", "on_time"]
+    assert event.changes["clock_out_at"] == [None, str(soon + timedelta(hours=8))]
+
+
+def test_Z4_attendance_outside_scope_or_of_another_organisation_is_404(world, soon):
+    south = attended(world, soon, member="south_staff")
+    bravo = make_organization("Bravo Care", "bravo")
+    bravo_member = make_membership(bravo, make_user("bob@bravo.example"))
+    bravo_shift = make_shift(
+        bravo, site=make_site(bravo, "Bravo Site"), member=bravo_member, starts_at=soon
+    )
+    with time_machine.travel(soon, tick=False), tenant_context(bravo):
+        bravo_attendance = attendance_clock_in(shift=bravo_shift, member=bravo_member)
+    body = {"clock_in_at": _local(soon), "reason": "x"}
+    with time_machine.travel(soon + timedelta(hours=10), tick=False):
+        manager, owner = world.client("manager"), world.client("owner")
+        # The manager's department scope is North and Leeds; South is not theirs.
+        assert manager.get(_correct_url(south)).status_code == 404
+        assert manager.post(_correct_url(south), body).status_code == 404
+        # An id of another organisation is simply not here, even for an owner.
+        assert owner.get(_correct_url(bravo_attendance)).status_code == 404
+        assert owner.post(_correct_url(bravo_attendance), body).status_code == 404
+    assert _row(world, south)[3] == 0
+    with tenant_context(bravo):
+        assert Attendance.objects.get().clock_in_at == soon
+
+
+def test_Z1_roles_without_attendance_update_get_403(world, soon):
+    attendance = attended(world, soon)
+    admin_user = make_user("admin@alpha.example")
+    make_membership(world.org, admin_user, role="admin")
+    with time_machine.travel(soon + timedelta(hours=10), tick=False):
+        for client in (world.client("staff"), world.client("client"), _signed_in(admin_user)):
+            assert client.get(_correct_url(attendance)).status_code == 403
+            refused = client.post(_correct_url(attendance), {"clock_in_at": _local(soon)})
+            assert refused.status_code == 403
+    assert _row(world, attendance)[3] == 0
+
+
+def test_Z6_a_manager_cannot_correct_their_own_attendance_on_the_page(world, soon):
+    own = attended(world, soon, member="manager", late_by=30)
+    before = _row(world, own)
+    with time_machine.travel(soon + timedelta(hours=10), tick=False):
+        refused = world.client("manager").post(
+            _correct_url(own), {"clock_in_at": _local(soon), "reason": "I was on time"}
+        )
+    assert refused.status_code == 400
+    assert "You cannot correct your own attendance; ask your manager." in refused.content.decode()
+    assert _row(world, own) == before
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"clock_in_at": "soon", "reason": "x"}, "Enter a valid date/time."),
+        ({"clock_in_at": 0}, "This field is required."),
+        ({"clock_in_at": 0, "reason": "x" * 501}, "Ensure this value has at most 500 characters"),
+        ({"clock_in_at": 2, "clock_out_at": 1, "reason": "x"}, "Clock-out must come after"),
+        ({"clock_in_at": 11, "reason": "x"}, "Clock-in cannot be in the future."),
+        ({"clock_in_at": -3, "reason": "x"}, "Clock-in must be between"),
+    ],
+)
+def test_D2_bad_corrections_are_shown_next_to_the_form_with_nothing_changed(
+    world, soon, body, message
+):
+    """Times in hours from the shift's start; the correction is made ten hours in."""
+    attendance = attended(world, soon, late_by=30)
+    before = _row(world, attendance)
+    body = {
+        name: _local(soon + timedelta(hours=value)) if isinstance(value, int) else value
+        for name, value in body.items()
+    }
+    with time_machine.travel(soon + timedelta(hours=10), tick=False):
+        refused = world.client("manager").post(_correct_url(attendance), body)
+    assert refused.status_code == 400
+    assert message in refused.content.decode()
+    assert_csp_clean(refused)
+    assert _row(world, attendance) == before
