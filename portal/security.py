@@ -26,7 +26,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from config import converters  # noqa: F401 - registers <id:>
 from config.network import client_ip
@@ -313,29 +313,28 @@ def _token_rows(request) -> list[dict]:
     ]
 
 
-# never_cache: the answer to a create holds the token; no cache may keep it (A17).
-@never_cache
 @requires({"GET": "api_token.view", "POST": "api_token.create"})
+@never_cache  # the answer to a create holds the token; no cache may keep it (A17)
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def api_tokens(request, org_slug: str):
     """The member's tokens (every token of the organisation for its owners, as the API's
     inventory) and the form for a new one. The new token is rendered in the answer to the
     POST only: not stored, not in a redirect or a session message, so it is shown once."""
-    max_days = SecurityPolicy.objects.values_list("api_token_max_days", flat=True).get()
+    max_days = ip_allowlist.security_policy().api_token_max_days
     can_create = membership_has(request.membership, "api_token.create")
+    form = ApiTokenForm(request.POST, max_days=max_days) if request.method == "POST" else None
     issued = None
-    if request.method == "POST":
-        form = ApiTokenForm(request.POST, max_days=max_days)
-        if form.is_valid():
-            try:
-                issued = api_token_create(
-                    owner=request.user,
-                    second_factor_verified=request.user.is_verified(),
-                    **form.cleaned_data,
-                )
-            except ValidationError as error:
-                form.add_error(None, error)  # next to the field it names
-    if issued is not None or request.method == "GET":
+    if form is not None and form.is_valid():
+        try:
+            issued = api_token_create(
+                owner=request.user,
+                second_factor_verified=request.user.is_verified(),
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)  # next to the field it names
+    if form is None or issued is not None:
         default_expiry = timezone.localtime() + timedelta(days=NEW_TOKEN_DAYS)
         form = ApiTokenForm(
             initial={"expires_at": default_expiry.replace(second=0, microsecond=0)},
