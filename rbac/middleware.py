@@ -4,7 +4,7 @@ import logging
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponseNotAllowed, JsonResponse
 
 from audit.services import audit_event_record_durably
 from rbac.access import membership_has
@@ -14,6 +14,7 @@ from rbac.permissions import (
     PUBLIC,
     SIGNED_IN_ONLY,
     declaration_of,
+    implemented_methods,
     view_class_of,
 )
 
@@ -32,7 +33,8 @@ def _is_api(view_func) -> bool:
 class DeclaredPermissionMiddleware:
     """Z1, fail closed: a view that declares nothing answers 403 (and is logged); a view
     that declares a permission admits only members whose role holds it, and a refused
-    member is an ``access.denied`` audit event (L1). Runs last, after the tenant middleware
+    member is an ``access.denied`` audit event (L1); a member's method the view does not
+    implement at all is a 405 naming the ones it does. Runs last, after the tenant middleware
     has found the membership and after the API token scope check (A17)."""
 
     def __init__(self, get_response):
@@ -60,21 +62,30 @@ class DeclaredPermissionMiddleware:
             return None
         if declaration.kind == PLATFORM_ADMIN:
             return self._platform_admin(request, view_func)
-        required = declaration.permission_for(request.method)
         membership = getattr(request, "membership", None)
-        if membership is not None and required and membership_has(membership, required):
+        if membership is None:
+            return self._refuse(request, view_func)
+        # Only now, for a member of this organisation (the tenant middleware has answered
+        # anonymous callers and everyone else before this runs): which methods the view has
+        # is no secret from its members (the OpenAPI schema lists them).
+        implemented = implemented_methods(view_func)
+        if implemented is not None and request.method not in implemented:
+            return self._not_allowed(request, view_func, implemented)
+        # Z1, fail closed: a method the view implements but its declaration leaves out has
+        # no permission, so nobody holds it.
+        required = declaration.permission_for(request.method)
+        if required and membership_has(membership, required):
             return None
-        if membership is not None:
-            audit_event_record_durably(
-                request,
-                action="access.denied",
-                entity_type=(required or "").split(".")[0],
-                changes={
-                    "path": [None, request.path],
-                    "method": [None, request.method],
-                    "permission": [None, required],
-                },
-            )
+        audit_event_record_durably(
+            request,
+            action="access.denied",
+            entity_type=(required or "").split(".")[0],
+            changes={
+                "path": [None, request.path],
+                "method": [None, request.method],
+                "permission": [None, required],
+            },
+        )
         return self._refuse(request, view_func)
 
     def _platform_admin(self, request: HttpRequest, view_func):
@@ -88,6 +99,16 @@ class DeclaredPermissionMiddleware:
         if user.is_active and user.is_superuser and verified is not None and verified():
             return None
         return self._refuse(request, view_func)
+
+    @staticmethod
+    def _not_allowed(request: HttpRequest, view_func, implemented: frozenset[str]):
+        allowed = sorted(implemented)
+        if not _is_api(view_func):
+            return HttpResponseNotAllowed(allowed)
+        # DRF's own answer to an unmapped method, in the API's error format (D8).
+        response = JsonResponse({"detail": f'Method "{request.method}" not allowed.'}, status=405)
+        response["Allow"] = ", ".join(allowed)
+        return response
 
     @staticmethod
     def _refuse(request: HttpRequest, view_func):

@@ -12,13 +12,18 @@ enforces it (``rbac.middleware.DeclaredPermissionMiddleware``).
   signed-in superuser whose session verified a second factor.
 
 A view with none of these answers 403, and a test walks every URL of every site (Z1).
+A method the view does not implement at all answers 405 to a member (``implemented_methods``);
+one it implements but its declaration leaves out stays a 403 (a declaration bug, refused).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from inspect import getclosurevars
 from typing import TypeVar
+
+from django.views.decorators.http import require_http_methods
 
 from rbac.registry import permission
 
@@ -98,3 +103,38 @@ def declaration_of(callback) -> Declaration | None:
     if required:
         return Declaration(PERMISSION, _by_method(required))
     return None
+
+
+# The code of the wrapper Django's ``require_http_methods`` (``require_POST``, ``require_GET``,
+# ``require_safe``) puts around a synchronous function view: the same code object for every
+# use, so a wrapper is recognised by identity, and its methods are read from its closure.
+_METHODS_WRAPPER_CODE = require_http_methods([])(lambda request: None).__code__
+
+
+def _function_methods(callback) -> frozenset[str] | None:
+    wrapped = callback
+    while wrapped is not None:
+        if getattr(wrapped, "__code__", None) is _METHODS_WRAPPER_CODE:
+            return frozenset(getclosurevars(wrapped).nonlocals["request_method_list"])
+        wrapped = getattr(wrapped, "__wrapped__", None)
+    return None
+
+
+def implemented_methods(callback) -> frozenset[str] | None:
+    """The HTTP methods a URL's view answers at all: a class-based view's (DRF or Django)
+    handler methods, with HEAD wherever GET is (``View.setup`` adds it), a DRF viewset route's
+    actions, or a function view's ``require_http_methods`` list. None when that cannot be
+    told from outside: a plain function view (or an async one) may answer any method, so
+    only its declaration decides (403)."""
+    actions = getattr(callback, "actions", None)
+    if actions is not None:
+        methods = {method.upper() for method in actions}
+    elif (view_class := view_class_of(callback)) is not None:
+        initkwargs = getattr(callback, "view_initkwargs", None) or {}
+        names = initkwargs.get("http_method_names", view_class.http_method_names)
+        methods = {method.upper() for method in names if hasattr(view_class, method)}
+    else:
+        return _function_methods(callback)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return frozenset(methods)
