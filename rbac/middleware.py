@@ -73,17 +73,19 @@ class DeclaredPermissionMiddleware:
             return self._not_allowed(request, view_func, implemented)
         # Z1, fail closed: a method the view implements but its declaration leaves out has
         # no permission, so nobody holds it.
-        required = declaration.permission_for(request.method)
-        if required and membership_has(membership, required):
+        required = declaration.permissions_for(request.method)
+        if any(membership_has(membership, name) for name in required):
             return None
+        subjects = {name.split(".")[0] for name in required}
         audit_event_record_durably(
             request,
             action="access.denied",
-            entity_type=(required or "").split(".")[0],
+            entity_type=subjects.pop() if len(subjects) == 1 else "",
             changes={
                 "path": [None, request.path],
                 "method": [None, request.method],
-                "permission": [None, required],
+                # One name, or the alternatives of an "any of" declaration.
+                "permission": [None, " or ".join(required) or None],
             },
         )
         return self._refuse(request, view_func)

@@ -4,7 +4,8 @@ enforces it (``rbac.middleware.DeclaredPermissionMiddleware``).
 - DRF views: ``required_permission = "audit_log.view"``, or a mapping per HTTP method
   (``{"GET": "settings.view", "POST": "settings.manage"}``); a method the mapping leaves out
   is refused.
-- HTML views: ``@requires("site.view")``.
+- HTML views: ``@requires("site.view")``; a page open to holders of any one of several
+  permissions: ``@requires_any("shift.delete", "leave.delete")``.
 - Views open to anyone (sign-in, invitation acceptance, health check): ``@public``. Views
   that need only a signed-in user and no organisation permission (account pages, second
   factors, password change): ``@signed_in_only``. Both work on functions and classes.
@@ -41,22 +42,25 @@ V = TypeVar("V")
 @dataclass(frozen=True)
 class Declaration:
     kind: str  # PUBLIC, SIGNED_IN_ONLY, PERMISSION or PLATFORM_ADMIN
-    # PERMISSION only: the permission per method; "*" stands for every method.
-    by_method: Mapping[str, str] | None = None
+    # PERMISSION only: per method, the permissions of which a member must hold one (usually
+    # just one); "*" stands for every method.
+    by_method: Mapping[str, tuple[str, ...]] | None = None
 
-    def permission_for(self, method: str) -> str | None:
+    def permissions_for(self, method: str) -> tuple[str, ...]:
+        """The permissions admitting ``method``; none for a method the declaration leaves
+        out, which nobody may then use."""
         assert self.by_method is not None
         if method in self.by_method:
             return self.by_method[method]
         if method == "HEAD" and "GET" in self.by_method:
             return self.by_method["GET"]
-        return self.by_method.get("*")
+        return self.by_method.get("*", ())
 
 
-def _by_method(required: str | Mapping[str, str]) -> Mapping[str, str]:
+def _by_method(required: str | Mapping[str, str]) -> Mapping[str, tuple[str, ...]]:
     if isinstance(required, str):
-        return {"*": permission(required)}
-    return {method.upper(): permission(name) for method, name in required.items()}
+        return {"*": (permission(required),)}
+    return {method.upper(): (permission(name),) for method, name in required.items()}
 
 
 def _mark(view: V, declaration: Declaration) -> V:
@@ -80,6 +84,15 @@ def platform_admin(view: V) -> V:
 def requires(required: str | Mapping[str, str]) -> Callable[[V], V]:
     """An organisation view needs this permission (or one per method); checked at import."""
     declaration = Declaration(PERMISSION, _by_method(required))
+    return lambda view: _mark(view, declaration)
+
+
+def requires_any(*names: str) -> Callable[[V], V]:
+    """An organisation view open to a member holding at least one of these permissions (for
+    every method); each checked at import like ``requires``."""
+    if not names:
+        raise ValueError("requires_any needs at least one permission.")
+    declaration = Declaration(PERMISSION, {"*": tuple(permission(name) for name in names)})
     return lambda view: _mark(view, declaration)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rbac.permissions import requires
+from rbac.permissions import requires, requires_any
 from rbac.registry import (
     ACTIONS,
     DEFAULT_APPROVAL_CHAINS,
@@ -104,6 +104,10 @@ def test_Z3_unknown_permission_names_are_refused_when_declared():
         requires("site.veiw")
     with pytest.raises(UnknownPermission):
         requires({"GET": "site.view", "POST": "sites.create"})
+    with pytest.raises(UnknownPermission):
+        requires_any("shift.delete", "leave.delte")
+    with pytest.raises(ValueError, match="at least one"):
+        requires_any()
     with pytest.raises(UnknownPermission):
         has_permission(OWNER, "payroll.view")
 
