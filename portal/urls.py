@@ -32,7 +32,6 @@ page_patterns: list = [
     path("my/shifts/<id:shift_id>/clock-in/", attendance.clock_in, name="clock-in"),
     path("my/shifts/<id:shift_id>/clock-out/", attendance.clock_out, name="clock-out"),
     path("shifts/<id:record_id>/", views.shift_detail, name="shift-detail"),
-    path("shifts/<id:record_id>/delete/", deleted.shift_delete, name="shift-delete"),
     path("leave/", records.leave_page, name="leave"),
     path("leave/<id:record_id>/", views.leave_detail, name="leave-detail"),
     path("timesheets/", records.timesheet_page, name="timesheets"),
@@ -44,8 +43,18 @@ page_patterns: list = [
     *security.page_patterns,
     *(pattern for subject in DECISION_PATHS for pattern in _decision_patterns(subject)),
     path("deleted/", deleted.deleted_items, name="deleted-items"),
-    # G6: a restore route per module, each declaring its subject's delete permission; the
-    # module rides along as a fixed argument, so "deleted-restore" reverses for every module.
+    # G6: a delete and a restore route per module, each declaring its subject's delete
+    # permission; the module rides along as a fixed argument, so "record-delete" and
+    # "deleted-restore" reverse for every module.
+    *(
+        path(
+            f"{module}/<id:record_id>/delete/",
+            deleted.delete_view(module),
+            {"module": module},
+            name="record-delete",
+        )
+        for module in deleted.SECTIONS
+    ),
     *(
         path(
             f"deleted/{module}/<id:record_id>/restore/",

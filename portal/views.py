@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.text import capfirst
 
+from portal.deleted import delete_action
 from portal.records import MODULES, decidable_by, display, record_rows
 from portal.timeline import record_timeline
 from rbac.access import membership_has
@@ -14,7 +15,6 @@ from tenants.selectors import memberships_for_user
 from workforce import selectors
 from workforce.api import LeaveRequestSerializer, ShiftSerializer
 from workforce.people import members_whose_profiles
-from workforce.services import record_version
 
 
 @signed_in_only
@@ -95,11 +95,6 @@ def dashboard(request, org_slug: str):
 def shift_detail(request, org_slug: str, record_id: int):
     shift = selectors.access_shift(request.membership, withheld_for_request(request), record_id)
     timeline, truncated = record_timeline(request, shift)
-    # G6: holders of shift.delete get a Delete button (portal.deleted.shift_delete) that
-    # sends the version shown here, so a shift changed meanwhile is not deleted unseen.
-    delete = None
-    if membership_has(request.membership, "shift.delete"):
-        delete = {"url_name": "shift-delete", "noun": "shift", "version": record_version(shift)}
     return render(
         request,
         "portal/record_detail.html",
@@ -109,7 +104,7 @@ def shift_detail(request, org_slug: str, record_id: int):
             "back": ("rota", "Rota"),
             "fields": record_fields(ShiftSerializer(shift, context={"request": request})),
             "record_id": shift.pk,
-            "delete": delete,
+            "delete": delete_action(request, "shifts", shift),
             "timeline": timeline,
             "timeline_truncated": truncated,
         },
@@ -138,6 +133,8 @@ def leave_detail(request, org_slug: str, record_id: int):
             "module": module,
             "decide_row": record_rows(request, module, [leave])[0] if can_decide else None,
             "decide_url_names": {"approve": "leave-approve", "reject": "leave-reject"},
+            "record_id": leave.pk,
+            "delete": delete_action(request, "leave", leave),
             "timeline": timeline,
             "timeline_truncated": truncated,
         },

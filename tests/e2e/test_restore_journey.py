@@ -66,7 +66,7 @@ def test_G6_L5_an_administrator_the_owner_restores_a_deleted_shift_and_sees_both
     # It is on the Deleted items page, and gone from the dashboard.
     expect(page).to_have_url(f"{base}/o/alpha/deleted/")
     expect(page.get_by_role("heading", name="Deleted items", exact=True)).to_be_visible()
-    expect(page.get_by_role("status")).to_contain_text("The shift at North Gate is deleted.")
+    expect(page.get_by_role("status")).to_contain_text("The shift (North Gate, ")
     shifts = page.get_by_role("region", name="Shifts")
     row = shifts.get_by_role("row", name=re.compile("North Gate"))
     expect(row).to_have_count(1)

@@ -1,9 +1,10 @@
-"""The Deleted items page and the shift page's Delete button (G6, L5): each member sees the
-deleted rows of the modules they may delete, within their scope (Z4) and without withheld
-fields (Z7); restoring goes through the audited service and puts ``shift.restored`` next to
-the earlier ``shift.deleted`` on the shift's timeline; refusals are 403 (no permission) or 404
-(unknown module, live row, another organisation's or out-of-scope row); every POST needs its
-CSRF token; nothing inline that the Content-Security-Policy refuses (O10)."""
+"""The Deleted items page and the Delete buttons (G6, L5): each member sees the deleted rows
+of the modules they may delete, within their scope (Z4) and without withheld fields (Z7); the
+page is declared ``requires_any`` of the delete permissions (Z1); deleting and restoring go
+through the audited services and put ``<model>.deleted`` and ``<model>.restored`` on the
+record's timeline; refusals are 403 (no permission, audited) or 404 (unknown module, live or
+deleted row, another organisation's or out-of-scope row); every POST needs its CSRF token;
+nothing inline that the Content-Security-Policy refuses (O10)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,20 @@ from django.conf import settings
 from django.test import Client as HttpClient
 
 from audit.models import AuditEvent
+from rbac.services import role_create
 from tenants.context import tenant_context
-from tests.factories import make_expense, make_membership, make_shift, make_site, make_user
+from tests.factories import (
+    make_client,
+    make_expense,
+    make_membership,
+    make_shift,
+    make_site,
+    make_timesheet,
+    make_user,
+)
 from tests.portal.conftest import assert_csp_clean
-from workforce.models import Shift, Site
+from workforce.api import DELETED_MODULES
+from workforce.models import Client, Expense, LeaveRequest, Shift, Site, Timesheet
 from workforce.services import record_soft_delete
 
 pytestmark = pytest.mark.django_db
@@ -42,10 +53,12 @@ def _deleted_at(org, model, pk: int):
         return model.all_objects.get(pk=pk).deleted_at
 
 
-def _actions(org, entity_id: int) -> list[str]:
+def _actions(org, record) -> list[str]:
     with tenant_context(org):
         return list(
-            AuditEvent.objects.filter(entity_id=str(entity_id), action__startswith="shift.")
+            AuditEvent.objects.filter(
+                entity_id=str(record.pk), action__startswith=f"{record._meta.model_name}."
+            )
             .order_by("seq")
             .values_list("action", flat=True)
         )
@@ -65,7 +78,7 @@ def test_G6_L5_owner_deletes_a_shift_from_its_page_restores_it_and_sees_both_eve
     listing = owner.get(DELETED)
     assert listing.status_code == 200
     html = listing.content.decode()
-    assert "The shift at Leeds Depot is deleted." in html
+    assert "The shift (Leeds Depot, " in html and "is deleted." in html
     assert f'id="deleted-shifts-{shift.pk}"' in html
     assert f'action="{_restore_url("shifts", shift.pk)}"' in html
     assert owner.get(f"{ORG}/shifts/{shift.pk}/").status_code == 404
@@ -78,7 +91,7 @@ def test_G6_L5_owner_deletes_a_shift_from_its_page_restores_it_and_sees_both_eve
     assert f'id="deleted-shifts-{shift.pk}"' not in after
     assert "Nothing is deleted" in after
 
-    assert _actions(world.org, shift.pk) == ["shift.created", "shift.deleted", "shift.restored"]
+    assert _actions(world.org, shift) == ["shift.created", "shift.deleted", "shift.restored"]
     timeline = owner.get(f"{ORG}/shifts/{shift.pk}/").content.decode()
     assert timeline.index("Shift: deleted") < timeline.index("Shift: restored")
     # Restoring it again: it is live, nothing deleted to bring back.
@@ -205,3 +218,160 @@ def test_G6_delete_and_restore_need_the_csrf_token(world):
     restored = strict.post(_restore_url("shifts", shift.pk), {"csrfmiddlewaretoken": token})
     assert restored.status_code == 302
     assert _deleted_at(world.org, Shift, shift.pk) is None
+
+
+# --- every module's Delete button ------------------------------------------------------------
+
+
+def _delete_url(module: str, record_id: int) -> str:
+    return f"{ORG}/{module}/{record_id}/delete/"
+
+
+def _owners_leave(world):
+    return world.leave["staff"], f"{ORG}/leave/{world.leave['staff'].pk}/"
+
+
+def _owners_expense(world):
+    return make_expense(world.org, world.members["owner"]), f"{ORG}/expenses/"
+
+
+def _owners_timesheet(world):
+    return make_timesheet(world.org, world.members["owner"]), f"{ORG}/timesheets/"
+
+
+def _site(world):
+    return make_site(world.org, "Closed Depot"), f"{ORG}/sites/"
+
+
+def _client(world):
+    # No page lists clients yet: the route serves the API's clients' Delete alike.
+    return make_client(world.org, "Gone Ltd"), None
+
+
+# (module, model, a record and the page that shows it with its Delete button)
+MODULES = [
+    ("leave", LeaveRequest, _owners_leave),
+    ("expenses", Expense, _owners_expense),
+    ("timesheets", Timesheet, _owners_timesheet),
+    ("sites", Site, _site),
+    ("clients", Client, _client),
+]
+
+
+@pytest.mark.parametrize(("module", "model", "make"), MODULES)
+def test_G6_L5_owner_deletes_each_module_from_its_page_and_restores_it(world, module, model, make):
+    owner = world.client("owner")
+    record, page = make(world)
+    action = f'action="{_delete_url(module, record.pk)}"'
+    if page is not None:
+        shown = owner.get(page)
+        assert shown.status_code == 200 and action in shown.content.decode()
+        assert_csp_clean(shown)
+    deleted = owner.post(_delete_url(module, record.pk))
+    assert deleted.status_code == 302 and deleted["Location"] == DELETED
+    assert _deleted_at(world.org, model, record.pk) is not None
+    listing = owner.get(DELETED).content.decode()
+    assert "is deleted. It stays here until you restore it." in listing
+    assert f'id="deleted-{module}-{record.pk}"' in listing
+    if page is not None:
+        gone = owner.get(page)
+        assert gone.status_code == 404 or action not in gone.content.decode()
+
+    assert owner.post(_restore_url(module, record.pk)).status_code == 302
+    assert _deleted_at(world.org, model, record.pk) is None
+    name = model._meta.model_name
+    assert _actions(world.org, record)[-2:] == [f"{name}.deleted", f"{name}.restored"]
+    # Deleting it twice: the second finds no live row.
+    assert owner.post(_delete_url(module, record.pk)).status_code == 302
+    assert owner.post(_delete_url(module, record.pk)).status_code == 404
+
+
+def test_G6_L5_the_leave_page_shows_its_deletion_and_restoration_on_the_timeline(world):
+    owner = world.client("owner")
+    leave, page = _owners_leave(world)
+    html = owner.get(page).content.decode()
+    assert "Delete this leave request" in html
+    assert (
+        owner.post(_delete_url("leave", leave.pk), {"version": _version(html)}).status_code == 302
+    )
+    assert owner.post(_restore_url("leave", leave.pk)).status_code == 302
+    timeline = owner.get(page).content.decode()
+    assert timeline.index("Leaverequest: deleted") < timeline.index("Leaverequest: restored")
+
+
+def test_G6_a_leave_request_changed_since_its_page_was_shown_is_not_deleted(world):
+    owner = world.client("owner")
+    leave, page = _owners_leave(world)
+    response = owner.post(_delete_url("leave", leave.pk), {"version": "not-the-version"})
+    assert response.status_code == 302 and response["Location"] == page
+    assert _deleted_at(world.org, LeaveRequest, leave.pk) is None
+    assert "changed after you opened it" in owner.get(page).content.decode()
+
+
+@pytest.mark.parametrize(("module", "model", "make"), MODULES)
+def test_G6_Z1_a_member_without_the_delete_permission_is_refused_and_audited(
+    world, module, model, make
+):
+    record, page = make(world)
+    staff = world.client("staff")
+    assert staff.post(_delete_url(module, record.pk)).status_code == 403
+    assert _deleted_at(world.org, model, record.pk) is None
+    with tenant_context(world.org):
+        [denial] = AuditEvent.objects.filter(action="access.denied")
+    subject = DELETED_MODULES[module].subject
+    assert denial.changes["permission"] == [None, f"{subject}.delete"]
+    if page is not None:
+        assert "/delete/" not in staff.get(page).content.decode()
+
+
+@pytest.mark.parametrize(("module", "model", "make"), MODULES)
+def test_G6_another_organisations_record_cannot_be_deleted(world, org_b, module, model, make):
+    record, _ = make(world)
+    intruder = make_user("intruder@bravo.example")
+    make_membership(org_b, intruder, role="owner")
+    bravo = HttpClient(HTTP_HOST=settings.PORTAL_HOST)
+    bravo.force_login(intruder)
+    # Through bravo's URL the row does not exist; alpha's URL is not bravo's organisation.
+    assert bravo.post(f"/o/bravo/{module}/{record.pk}/delete/").status_code == 404
+    assert bravo.post(_delete_url(module, record.pk)).status_code == 404
+    assert _deleted_at(world.org, model, record.pk) is None
+
+
+def test_G6_Z1_the_page_admits_one_delete_permission_and_shows_only_that_section(world):
+    with tenant_context(world.org):
+        role_create(
+            name="Expense clerk",
+            permissions=["expense.view", "expense.delete"],
+            scopes={"expense": "all"},
+        )
+    clerk = make_user("clerk@alpha.example")
+    make_membership(world.org, clerk, role="expense-clerk")
+    expense = make_expense(world.org, world.members["staff"])
+    _soft_delete(world.org, expense, world.shifts["north"])
+    client = HttpClient(HTTP_HOST=settings.PORTAL_HOST)
+    client.force_login(clerk)
+    response = client.get(DELETED)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'id="deleted-expenses-{expense.pk}"' in html
+    assert ">Expenses</h2>" in html and ">Shifts</h2>" not in html
+    assert "deleted-shifts-" not in html
+    nav = NAV.search(client.get(DELETED).content.decode()).group(0)
+    assert ">Deleted items</a>" in nav
+
+
+def test_G6_Z1_a_member_with_no_delete_permission_is_refused_the_page_and_audited(world):
+    assert world.client("staff").get(DELETED).status_code == 403
+    with tenant_context(world.org):
+        [denial] = AuditEvent.objects.filter(action="access.denied")
+    assert denial.changes["path"] == [None, DELETED]
+    # The declaration's alternatives, every one of which the staff role lacks.
+    assert denial.changes["permission"][1].split(" or ") == [
+        "shift.delete",
+        "site.delete",
+        "client.delete",
+        "leave.delete",
+        "expense.delete",
+        "timesheet.delete",
+        "document.delete",
+    ]
