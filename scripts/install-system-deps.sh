@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# System packages the test suite needs that pip cannot provide: PgBouncer (the T2 isolation
-# tests run through it in transaction pooling mode) and Chromium (the browser end-to-end tests
-# drive Debian's build through Playwright; Playwright's own browser downloads are not used).
+# System packages the test suite and benchmarks need that pip cannot provide: PgBouncer (the
+# T2 isolation tests run through it in transaction pooling mode), Chromium (the browser
+# end-to-end tests drive Debian's build through Playwright; Playwright's own browser
+# downloads are not used) and wrk (the benchmarks' load generator).
 # Installs only what is missing.
 set -euo pipefail
 
 missing=()
 command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# The load generator of the benchmarks (bench/workforce_scale.py).
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -73,12 +73,26 @@ class MemberSerializer(serializers.Serializer):
         return membership.user.full_name or membership.user.email
 
 
+@extend_schema_field(NamedRowSerializer(allow_null=True))
+class AnnotatedRowField(serializers.Field):
+    """A referenced row as ``{id, name}`` (or null) from the row's ``<field>_id`` column and
+    the ``<field>_name`` its selector annotates: no related object is loaded or serialized
+    (``workforce.selectors.shifts_for`` says why)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, row):
+        pk = getattr(row, f"{self.field_name}_id")
+        return None if pk is None else {"id": pk, "name": getattr(row, f"{self.field_name}_name")}
+
+
 class ShiftSerializer(FieldSeparationMixin, serializers.ModelSerializer):
-    site = NamedRowSerializer(read_only=True)
-    client = NamedRowSerializer(read_only=True)
-    department = NamedRowSerializer(read_only=True)
-    member = MemberSerializer(read_only=True)
-    designation = NamedRowSerializer(read_only=True, allow_null=True)
+    site = AnnotatedRowField()
+    client = AnnotatedRowField()
+    department = AnnotatedRowField()
+    member = AnnotatedRowField()
+    designation = AnnotatedRowField()
     # Annotated by the selector, only for those who may receive it.
     margin = serializers.DecimalField(max_digits=13, decimal_places=2, read_only=True)
 
