@@ -1,11 +1,13 @@
 """Deleted items (G6): the soft-deleted rows of every module the member may delete, most
-recently deleted first, each with a Restore button; and the Delete button of a shift's page.
+recently deleted first, each with a Restore button; and the Delete button of a record's page
+and of the list pages that show records.
 
 The rows, scopes and writes are the API's (``workforce.api.DELETED_MODULES``: the same
 selectors with ``deleted=True``, the same serializers, so a field the member may not receive
 never reaches the page, Z7; ``services.record_delete`` and ``services.record_restore``, which
 record ``<model>.deleted`` and ``<model>.restored``). Every button is a plain form POST that
-redirects, so the page works without JavaScript.
+redirects, so the page works without JavaScript; each module has one delete and one restore
+route (``delete_view``, ``restore_view``), declaring ``<subject>.delete``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
@@ -23,8 +24,8 @@ from django.views.decorators.http import require_POST
 from portal.records import STATUS_LABELS, display
 from rbac.access import membership_has
 from rbac.fields import withheld_for_request
-from rbac.permissions import requires
-from workforce import selectors, services
+from rbac.permissions import requires, requires_any
+from workforce import services
 from workforce.api import DELETED_MODULES, DeletedModule
 
 # Each section shows the most recently deleted rows; the API's deleted lists page through all.
@@ -86,7 +87,7 @@ SECTIONS: dict[str, Section] = {
 }
 assert SECTIONS.keys() == DELETED_MODULES.keys(), "every deleted module has a section"
 
-# Who may open the page: holders of any of these (the navigation shows the link to them).
+# Who may open the page: holders of any of these (its declaration, and the navigation's link).
 DELETE_PERMISSIONS: tuple[str, ...] = tuple(
     f"{module.subject}.delete" for module in DELETED_MODULES.values()
 )
@@ -101,9 +102,22 @@ def deletable_modules(membership) -> list[str]:
     ]
 
 
+def deletable_module(membership, subject: str) -> str:
+    """The module of ``subject``'s records ("expenses" for "expense") when this member may
+    delete them, else "": list pages show a Delete button per row only then."""
+    names = deletable_modules(membership)
+    return next((name for name in names if DELETED_MODULES[name].subject == subject), "")
+
+
 def _cell(row: dict, name: str) -> str:
     value = row.get(name)
     return STATUS_LABELS.get(value, value) if name == "status" else display(value)
+
+
+def _summary(request, name: str, record) -> str:
+    """The record's first two cells, to name it in a message ("Leeds Depot, 3 Mar 2026")."""
+    rows = _rows(request, DELETED_MODULES[name], SECTIONS[name], [record])
+    return ", ".join(rows[0]["cells"][:2])
 
 
 def _rows(request, module: DeletedModule, section: Section, records) -> list[dict]:
@@ -118,18 +132,13 @@ def _rows(request, module: DeletedModule, section: Section, records) -> list[dic
     ]
 
 
-# Every member of the portal holds site.view (the dashboard's permission); a declaration names
-# one permission, so the page's own rule (any ``<subject>.delete``) is checked in the view.
-@requires("site.view")
+@requires_any(*DELETE_PERMISSIONS)
 @login_required
 def deleted_items(request, org_slug: str):
     membership = request.membership
-    names = deletable_modules(membership)
-    if not names:
-        raise PermissionDenied
     withheld = withheld_for_request(request)
     sections = []
-    for name in names:
+    for name in deletable_modules(membership):
         module, section = DELETED_MODULES[name], SECTIONS[name]
         records = list(module.rows(membership, withheld, True)[: DELETED_SHOWN + 1])
         sections.append(
@@ -166,7 +175,7 @@ def restore_view(name: str):
         record = get_object_or_404(
             deleted.rows(request.membership, withheld_for_request(request), True), pk=record_id
         )
-        summary = ", ".join(_rows(request, deleted, section, [record])[0]["cells"][:2])
+        summary = _summary(request, module, record)
         services.record_restore(record=record)
         if section.detail:
             url = reverse(section.detail, kwargs={"org_slug": org_slug, "record_id": record.pk})
@@ -184,23 +193,47 @@ def restore_view(name: str):
     return restore
 
 
-@requires("shift.delete")
-@require_POST
-@login_required
-def shift_delete(request, org_slug: str, record_id: int):
-    """The shift page's Delete button: a soft delete (G6), refused when the shift changed since
-    the page showed it (the version it was rendered with, as the API's ``If-Match``)."""
-    shift = selectors.access_shift(request.membership, withheld_for_request(request), record_id)
-    version = request.POST.get("version")
-    try:
-        services.record_delete(record=shift, expected_versions=[version] if version else None)
-    except services.StaleRecord:
-        messages.error(
-            request, "This shift changed after you opened it. Check it, then delete it again."
+def delete_view(name: str):
+    """The Delete button's POST for one row of the module ``name``: a soft delete (G6) of a
+    live row in the member's scope (anything else is a 404), refused when the page sent the
+    version it showed and the row changed since (as the API's ``If-Match``). Declared and
+    routed per module like ``restore_view``."""
+
+    @requires(f"{DELETED_MODULES[name].subject}.delete")
+    @require_POST
+    @login_required
+    def delete(request, org_slug: str, record_id: int, module: str):
+        section = SECTIONS[module]
+        record = get_object_or_404(
+            DELETED_MODULES[module].rows(request.membership, withheld_for_request(request), False),
+            pk=record_id,
         )
-        return redirect("shift-detail", org_slug=org_slug, record_id=record_id)
-    messages.success(
-        request,
-        f"The shift at {shift.site_name} is deleted. It stays here until you restore it.",
-    )
-    return redirect("deleted-items", org_slug=org_slug)
+        summary = _summary(request, module, record)
+        version = request.POST.get("version")
+        try:
+            services.record_delete(record=record, expected_versions=[version] if version else None)
+        except services.StaleRecord:
+            messages.error(
+                request,
+                f"This {section.noun} changed after you opened it. Check it, then delete it again.",
+            )
+            if section.detail:
+                return redirect(section.detail, org_slug=org_slug, record_id=record_id)
+            return redirect("deleted-items", org_slug=org_slug)
+        messages.success(
+            request,
+            f"The {section.noun} ({summary}) is deleted. It stays here until you restore it.",
+        )
+        return redirect("deleted-items", org_slug=org_slug)
+
+    delete.__name__ = delete.__qualname__ = f"{name}_delete"
+    return delete
+
+
+def delete_action(request, name: str, record) -> dict | None:
+    """What a record's page needs for its Delete button (``portal/record_detail.html``), for
+    members holding the module's delete permission: the module and the version shown, so a
+    row changed meanwhile is not deleted unseen."""
+    if not membership_has(request.membership, f"{DELETED_MODULES[name].subject}.delete"):
+        return None
+    return {"module": name, "noun": SECTIONS[name].noun, "version": services.record_version(record)}
