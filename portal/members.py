@@ -1,6 +1,7 @@
-"""Member management pages: a manager's correction of a member's attendance. It calls the
-service, so its rules hold here (nobody corrects their own time, Z6) and its refusals are
-shown next to the form, answered with a 400 that rolls the request back."""
+"""Member management pages: a member's role and department, and a manager's correction of a
+member's attendance. Both call the services the API calls, so the same rules hold here
+(no escalation, Z2; nobody corrects their own time, Z6) and their refusals are shown next to
+the form, answered with a 400 that rolls the request back."""
 
 from __future__ import annotations
 
@@ -13,8 +14,13 @@ from django.urls import path
 from django.views.decorators.http import require_http_methods
 
 from portal.records import show_service_errors
+from rbac.models import Role
 from rbac.permissions import requires
+from rbac.role_selectors import access_member, roles_list
+from rbac.services import role_assignable_by
 from tenants.models import Membership
+from tenants.services import membership_assign, membership_change_role
+from workforce.selectors import departments_list
 from workforce.timekeeping import CORRECTION_REASON_MAX, access_attendance, attendance_correct
 
 
@@ -73,10 +79,95 @@ def attendance_correct_page(request, org_slug: str, attendance_id: int):
     )
 
 
+# --- a member's role and department (Z2) ----------------------------------------------------
+
+
+def roles_assignable_by(actor: Membership) -> list[Role]:
+    """The roles ``actor`` may give (the service's own rule, ``role_assignable_by``), highest
+    first. Time-boxed roles are granted as guest access with an end, not from here."""
+    assignable = []
+    for role in roles_list().filter(time_boxed=False):
+        try:
+            role_assignable_by(role, actor)
+        except ValidationError:
+            continue
+        assignable.append(role)
+    return assignable
+
+
+class MemberRoleForm(forms.Form):
+    """The roles offered are those the actor may give, plus the member's current one (keeping
+    it is no escalation, and a form that left it out would change it unasked)."""
+
+    role = forms.ChoiceField(label="Role")
+    department = forms.ModelChoiceField(
+        label="Department", queryset=None, required=False, empty_label="No department"
+    )
+
+    def __init__(self, data=None, *, member: Membership, actor: Membership):
+        super().__init__(data, initial={"role": member.role, "department": member.department_id})
+        offered = {role.key: role for role in roles_assignable_by(actor)}
+        offered.setdefault(member.role, member.role_definition)
+        self.fields["role"].choices = [
+            (role.key, role.name) for role in sorted(offered.values(), key=lambda r: r.rank)
+        ]
+        self.fields["department"].queryset = departments_list()
+
+
+def _member_change(actor: Membership, member: Membership, role: str, department) -> list[str]:
+    """Applies what changed, through the API's services and in the API's order; returns
+    what it changed, for the message."""
+    changed = []
+    if department != member.department:
+        membership_assign(
+            membership=member, department=department, client=member.client, actor=actor
+        )
+        changed.append(f"the department {department.name}" if department else "no department")
+    if role != member.role:
+        membership_change_role(membership=member, role=role, actor=actor)
+        changed.append(f"the role {member.role_definition.name}")
+    return changed
+
+
+@requires("user.manage")
+@require_http_methods(["GET", "POST"])
+@login_required
+def member_role(request, org_slug: str, membership_id: int):
+    member = access_member(membership_id)  # another organisation's member: 404
+    form = MemberRoleForm(
+        request.POST if request.method == "POST" else None, member=member, actor=request.membership
+    )
+    if request.method == "POST" and form.is_valid():
+        data, role_before = form.cleaned_data, member.role
+        try:
+            changed = _member_change(request.membership, member, data["role"], data["department"])
+        except ValidationError as error:
+            show_service_errors(form, error)
+            # The 400 rolls back a department already changed; show the member as stored.
+            member = access_member(membership_id)
+        else:
+            if changed:
+                # A10: membership_change_role ended every session of theirs.
+                again = " They sign in again to use it." if member.role != role_before else ""
+                messages.success(
+                    request, f"{_name(member)} now has {' and '.join(changed)}.{again}"
+                )
+            else:
+                messages.info(request, f"Nothing changed for {_name(member)}.")
+            return redirect("people", org_slug=org_slug)
+    return render(
+        request,
+        "portal/member_role.html",
+        {"organization": request.organization, "member": member, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
 page_patterns: list = [
     path(
         "attendance/<id:attendance_id>/correct/",
         attendance_correct_page,
         name="attendance-correct",
     ),
+    path("people/<id:membership_id>/role/", member_role, name="member-role"),
 ]

@@ -154,7 +154,12 @@ def people(request, org_slug: str):
     return render(
         request,
         "portal/people.html",
-        {"organization": request.organization, "members": members},
+        {
+            "organization": request.organization,
+            "members": members,
+            # Z2: a link per row to portal.members.member_role, for those who may change roles.
+            "can_manage": membership_has(request.membership, "user.manage"),
+        },
     )
 
 

@@ -1,6 +1,7 @@
-"""Member management pages: a manager's correction of a member's attendance (D2, Z6, L1),
-with its attacks: another organisation's ids, a role without the permission, out-of-scope
-rows, self-correction and bad input, each refused with a message and nothing changed."""
+"""Member management pages: a manager's correction of a member's attendance (D2, Z6, L1)
+and a member's role and department (Z2, A10, L4), with their attacks: another
+organisation's ids, a role without the permission, out-of-scope rows, self-service and
+escalation by a crafted POST, each refused with a message and nothing changed."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import time_machine
 from django.conf import settings
 from django.test import Client as HttpClient
 
+from accounts.models import UserSession
 from audit.models import AuditEvent
 from tenants.context import tenant_context
+from tenants.models import Membership
 from tests.domain import conftest as domain_conftest
 from tests.domain.conftest import attended
 from tests.factories import (
@@ -31,6 +34,7 @@ pytestmark = pytest.mark.django_db
 # The domain tests' fixture: a whole minute two hours from now.
 soon = domain_conftest.soon
 ORG = "/o/alpha"
+SITES_API = "/api/v1/o/alpha/sites/"
 
 
 def _signed_in(user) -> HttpClient:
@@ -168,3 +172,149 @@ def test_D2_bad_corrections_are_shown_next_to_the_form_with_nothing_changed(
     assert message in refused.content.decode()
     assert_csp_clean(refused)
     assert _row(world, attendance) == before
+
+
+# --- a member's role ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def admin_user(world):
+    user = make_user("admin@alpha.example")
+    make_membership(world.org, user, role="admin")
+    return user
+
+
+def _member(world, name: str) -> Membership:
+    with tenant_context(world.org):
+        return Membership.objects.select_related("role_definition").get(pk=world.members[name].pk)
+
+
+def _role_url(membership) -> str:
+    return f"{ORG}/people/{membership.pk}/role/"
+
+
+def _role_changes(world) -> list[AuditEvent]:
+    with tenant_context(world.org):
+        return list(AuditEvent.objects.filter(action="membership.role_changed"))
+
+
+def test_Z2_A10_L4_an_owner_makes_a_staff_member_a_manager_of_north(world):
+    staff_session = world.client("staff")
+    assert staff_session.get(SITES_API).status_code == 200
+    owner = world.client("owner")
+    people = owner.get(f"{ORG}/people/").content.decode()
+    assert people.count("Change role") == len(world.members)
+    staff = world.members["staff"]
+    form = owner.get(_role_url(staff))
+    assert form.status_code == 200
+    assert_csp_clean(form)
+    assert '<label for="id_role">Role</label>' in form.content.decode()
+    north = world.departments["north"]
+    done = owner.post(_role_url(staff), {"role": "manager", "department": north.pk})
+    assert done.status_code == 302 and done["Location"] == f"{ORG}/people/"
+    shown = owner.get(done["Location"]).content.decode()
+    assert (
+        "staff@alpha.example now has the department North and the role Manager. They sign in "
+        "again to use it." in shown
+    )
+    changed = _member(world, "staff")
+    assert (changed.role, changed.department_id) == ("manager", north.pk)
+    # A10: the member's session is over on its very next request.
+    ended = staff_session.get(SITES_API)
+    assert ended.status_code == 401 and ended.json()["code"] == "session_ended"
+    assert UserSession.objects.filter(
+        user=world.users["staff"], end_reason=UserSession.EndReason.ROLE_CHANGED
+    ).exists()
+    # L4: the role-change trail has it, with who made it.
+    trail = owner.get("/api/v1/o/alpha/audit/trails/roles/").json()["results"]
+    mine = [
+        e for e in trail if e["entity_id"] == str(staff.pk) and e["action"] != "membership.created"
+    ]
+    assert {(e["action"], e["actor_role"]) for e in mine} == {
+        ("membership.assignment_changed", "owner"),
+        ("membership.role_changed", "owner"),
+    }
+    assert next(e for e in mine if e["action"] == "membership.role_changed")["changes"] == {
+        "role": ["staff", "manager"]
+    }
+
+
+def test_Z2_an_admin_is_offered_only_the_roles_they_may_give(world, admin_user):
+    """Admins administer but approve nothing and see no pay (Z2): the manager and client
+    roles carry approvals, the owner ranks above them, guests are granted with an end."""
+    admin = _signed_in(admin_user)
+    page = admin.get(_role_url(world.members["staff"])).content.decode()
+    offered = page[page.index('id="id_role"') : page.index("</select>")]
+    assert '"admin"' in offered and '"staff"' in offered
+    for refused in ("owner", "manager", "client", "auditor", "board_guest"):
+        assert f'"{refused}"' not in offered
+    # A manager is offered their own role (keeping it is no escalation) and may be demoted.
+    manager_page = admin.get(_role_url(world.members["manager"])).content.decode()
+    assert 'value="manager" selected' in manager_page
+    done = admin.post(_role_url(world.members["manager"]), {"role": "staff", "department": ""})
+    assert done.status_code == 302
+    assert _member(world, "manager").role == "staff"
+    assert _member(world, "manager").department_id is None
+
+
+def test_Z2_escalation_by_crafted_posts_is_refused_and_nothing_changes(world, admin_user):
+    admin = _signed_in(admin_user)
+    with tenant_context(world.org):
+        admin_member = Membership.objects.get(user=admin_user)
+    north = world.departments["north"].pk
+    attempts = [
+        # A role above the admin's own, and one carrying approvals they do not hold.
+        (admin, world.members["staff"], {"role": "owner"}, "Select a valid choice."),
+        (admin, world.members["staff"], {"role": "manager"}, "Select a valid choice."),
+        # A member ranked above them.
+        (
+            admin,
+            world.members["owner"],
+            {"role": "staff"},
+            "You cannot change a member whose role (Owner) ranks above yours.",
+        ),
+        # Their own role; the department change made first is rolled back with it.
+        (
+            admin,
+            admin_member,
+            {"role": "staff", "department": north},
+            "You cannot change your own role.",
+        ),
+        # The only owner demoting themselves (the last owner is never left without one).
+        (
+            world.client("owner"),
+            world.members["owner"],
+            {"role": "admin"},
+            "You cannot change your own role.",
+        ),
+    ]
+    with tenant_context(world.org):
+        before = {m.pk: (m.role, m.department_id) for m in Membership.objects.all()}
+    for client, member, body, message in attempts:
+        refused = client.post(_role_url(member), {"department": "", **body})
+        assert refused.status_code == 400, (member, body)
+        assert message in refused.content.decode(), (member, body)
+    with tenant_context(world.org):
+        after = {m.pk: (m.role, m.department_id) for m in Membership.objects.all()}
+    assert after == before
+    assert _role_changes(world) == []
+    assert not UserSession.objects.filter(ended_at__isnull=False).exists()
+
+
+def test_Z2_another_organisations_member_is_404(world):
+    bravo = make_organization("Bravo Care", "bravo")
+    outsider = make_membership(bravo, make_user("bob@bravo.example"))
+    owner = world.client("owner")
+    assert owner.get(_role_url(outsider)).status_code == 404
+    assert owner.post(_role_url(outsider), {"role": "staff"}).status_code == 404
+    with tenant_context(bravo):
+        assert Membership.objects.get().role == "staff"
+
+
+def test_Z1_roles_without_user_manage_get_403_and_no_links(world):
+    for role in ("manager", "staff", "client"):
+        client = world.client(role)
+        assert client.get(_role_url(world.members["staff"])).status_code == 403
+        assert client.post(_role_url(world.members["staff"]), {"role": "owner"}).status_code == 403
+    assert "Change role" not in world.client("manager").get(f"{ORG}/people/").content.decode()
+    assert _member(world, "staff").role == "staff"
