@@ -195,6 +195,9 @@ def attendance_correct(
         raise ValidationError(errors)
     if (row.clock_in_at, row.clock_out_at) == (clock_in_at, clock_out_at):
         raise ValidationError("These are the times already recorded; there is nothing to correct.")
+    # The lock timesheet_build takes: a timesheet cannot be built from the old times while
+    # this correction is under way.
+    Membership.objects.select_for_update().filter(pk=row.member_id).first()
     day = timezone.localdate(row.shift.starts_at)
     timesheet = (
         Timesheet.objects.filter(
