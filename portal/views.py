@@ -10,7 +10,7 @@ from portal.records import MODULES, decidable_by, display, record_rows
 from portal.timeline import record_timeline
 from rbac.access import membership_has
 from rbac.fields import withheld_for_request
-from rbac.permissions import public, requires, signed_in_only
+from rbac.permissions import public, requires, requires_any, signed_in_only
 from tenants.selectors import memberships_for_user
 from workforce import selectors
 from workforce.api import LeaveRequestSerializer, ShiftSerializer
@@ -51,7 +51,9 @@ def record_fields(serializer) -> list[tuple[str, str]]:
     ]
 
 
-@requires("site.view")
+# Every default role holds one of these; board guests, who see only documents, hold
+# organization.view and land here too.
+@requires_any("site.view", "organization.view")
 @login_required
 def dashboard(request, org_slug: str):
     """Today's shifts, the approvals waiting for this member and documents expiring soon;
@@ -100,7 +102,7 @@ def shift_detail(request, org_slug: str, record_id: int):
         "portal/record_detail.html",
         {
             "organization": request.organization,
-            "title": f"Shift at {shift.site.name}",
+            "title": f"Shift at {shift.site_name}",
             "back": ("rota", "Rota"),
             "fields": record_fields(ShiftSerializer(shift, context={"request": request})),
             "record_id": shift.pk,

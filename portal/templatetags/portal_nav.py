@@ -14,7 +14,7 @@ register = template.Library()
 # (URL name, label, permission needed to open it, or a tuple of which any one will do), in
 # menu order.
 LINKS: tuple[tuple[str, str, str | tuple[str, ...]], ...] = (
-    ("dashboard", "Dashboard", "site.view"),
+    ("dashboard", "Dashboard", ("site.view", "organization.view")),
     ("client-home", "Home", "shift.view"),
     ("rota", "Rota", "shift.view"),
     ("my-shifts", "My shifts", "attendance.create"),
