@@ -5,7 +5,18 @@ host)."""
 from django.urls import path
 
 from config import converters  # noqa: F401 - registers <id:>
-from portal import attendance, client, deleted, documents, members, records, rota, security, views
+from portal import (
+    attendance,
+    client,
+    clients,
+    deleted,
+    documents,
+    members,
+    records,
+    rota,
+    security,
+    views,
+)
 from rbac.approvals import APPROVE, REJECT
 
 # Approve and reject, per approvable subject (Z6): each route declares its own subject's
@@ -38,6 +49,7 @@ page_patterns: list = [
     path("expenses/", records.expense_page, name="expenses"),
     path("people/", views.people, name="people"),
     path("departments/", views.departments, name="departments"),
+    *clients.page_patterns,
     *documents.page_patterns,
     *members.page_patterns,
     *security.page_patterns,

@@ -26,6 +26,7 @@ LINKS: tuple[tuple[str, str, str | tuple[str, ...]], ...] = (
     ("documents", "Documents", "document.view"),
     ("client-documents", "Documents", "document.view"),
     ("people", "People", "user.view"),
+    ("client-list", "Clients", "client.view"),
     ("departments", "Departments", "department.view"),
     ("site-list", "Sites", "site.view"),
     ("role-list", "Roles", "role.view"),
