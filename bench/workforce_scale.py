@@ -159,7 +159,9 @@ def main() -> None:
         for who, user in (("owner", owner), ("manager", manager)):
             cookie = session_cookie(user)
             for name, path in paths("scale").items():
-                wrk(base + path, cookie, CLIENTS)  # warm-up round
+                # Warm-up, and a drain: requests the last run's clients left queued are
+                # answered before anything is measured.
+                wrk(base + path, cookie, 1)
                 for clients in (1, CLIENTS):
                     figures = wrk(base + path, cookie, clients)
                     print(
