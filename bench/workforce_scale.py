@@ -10,7 +10,8 @@ Data is bulk-inserted (the services are measured elsewhere; here only reads matt
    its next request when the last is answered) for SECONDS each: median and p99 latency and
    throughput, as the owner (scope ``all``) and as a department manager (scope
    ``department``). With one client the latency is the cost of a request; with CLIENTS it
-   includes the wait for a worker, about CLIENTS / throughput.
+   includes the wait for a worker, about CLIENTS / throughput. The CPU time the gunicorn and
+   PostgreSQL processes used per request says where a saturated machine spends it.
 """
 
 from __future__ import annotations
@@ -141,6 +142,24 @@ def wrk(url: str, cookie: str, connections: int) -> dict[str, float]:
     return figures
 
 
+def cpu_seconds() -> dict[str, float]:
+    """CPU time used so far by the gunicorn processes and by PostgreSQL's, from /proc: where
+    a request's cost goes when the machine is saturated."""
+    used = {"gunicorn": 0.0, "postgres": 0.0}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text, command = stat.read_text(), (stat.parent / "cmdline").read_bytes()
+        except OSError:  # the process ended meanwhile
+            continue
+        name, fields = text.split("(", 1)[1].rsplit(")", 1)
+        kind = "gunicorn" if b"gunicorn" in command else name
+        if kind in used:
+            fields = fields.split()
+            # utime and stime, fields 14 and 15 of proc(5), in clock ticks.
+            used[kind] += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return used
+
+
 def _milliseconds(value: str) -> float:
     number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
@@ -163,11 +182,17 @@ def main() -> None:
                 # answered before anything is measured.
                 wrk(base + path, cookie, 1)
                 for clients in (1, CLIENTS):
+                    before = cpu_seconds()
                     figures = wrk(base + path, cookie, clients)
+                    after, served = cpu_seconds(), figures["rate"] * SECONDS
+                    per_request = {
+                        kind: (after[kind] - before[kind]) / served * 1000 for kind in after
+                    }
                     print(
                         f"  {who:7} {name:24} {clients:3} clients: p50 {figures['p50']:7.1f} ms"
                         f"  p99 {figures['p99']:7.1f} ms  {figures['rate']:6.1f} req/s"
-                        f"  ({WORKERS} workers)"
+                        f"  CPU per request: {per_request['gunicorn']:5.1f} ms gunicorn,"
+                        f" {per_request['postgres']:5.1f} ms PostgreSQL"
                     )
 
 
