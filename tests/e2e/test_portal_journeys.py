@@ -161,7 +161,7 @@ def test_D6_client_sees_their_shifts_and_staff_but_no_pay_margin_or_notes_in_the
     expect(upcoming.get_by_role("row", name=re.compile("Acme Warehouse"))).to_have_count(2)
     expect(upcoming).to_contain_text(STAFF)
     nav = page.get_by_role("navigation", name="Organisation")
-    expect(nav.get_by_role("link")).to_have_text(["Home", "Shifts"])
+    expect(nav.get_by_role("link")).to_have_text(["Home", "Shifts", "Documents"])
 
     source = page.content()
     for secret in (PAY_RATE, MARGIN, NOTE):
