@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
@@ -176,7 +177,13 @@ def restore_view(name: str):
             deleted.rows(request.membership, withheld_for_request(request), True), pk=record_id
         )
         summary = _summary(request, module, record)
-        services.record_restore(record=record)
+        try:
+            services.record_restore(record=record)
+        except ValidationError as refusal:
+            # A clash with the member's live rows (G6): the row stays deleted and listed, and
+            # the message names it, as the page may list several alike.
+            messages.error(request, f"{summary}: {' '.join(refusal.messages)}")
+            return redirect("deleted-items", org_slug=org_slug)
         if section.detail:
             url = reverse(section.detail, kwargs={"org_slug": org_slug, "record_id": record.pk})
             messages.success(

@@ -11,6 +11,7 @@ are checked by an input serializer (a 400 with a message per field) and made by
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
@@ -29,7 +30,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from config.api_errors import ERROR_RESPONSES
+from config.api_errors import ERROR_RESPONSES, Conflict
 from rbac.fields import FieldSeparationInputMixin, FieldSeparationMixin, withheld_for_request
 from tokens.scopes import token_scopes
 from workforce import exports, people, selectors, services
@@ -995,7 +996,9 @@ class DeletedListAPI(RecordListMixin, ListAPIView):
 class RestoreAPI(APIView):
     """POST ``deleted/<module>/<id>/restore/``: brings the row back (audited, G6) and answers
     with it as a read now shows it. Unknown, live, out-of-scope and other organisations' rows
-    are all a 404."""
+    are all a 404. A row that would clash with the member's live rows (overlapping shifts,
+    leave or timesheets) is a 409, as a decided record's change is: the request was fine,
+    the state of the other rows refuses it."""
 
     module: DeletedModule
 
@@ -1004,7 +1007,10 @@ class RestoreAPI(APIView):
         record = get_object_or_404(
             self.module.rows(request.membership, withheld, True), pk=record_id
         )
-        services.record_restore(record=record)
+        try:
+            services.record_restore(record=record)
+        except DjangoValidationError as refusal:
+            raise Conflict(" ".join(refusal.messages)) from None
         restored = self.module.rows(request.membership, withheld, False).get(pk=record_id)
         context = {"request": request, "view": self}
         response = Response(self.module.serializer(restored, context=context).data)
@@ -1030,7 +1036,7 @@ def deleted_views(name: str) -> tuple:
     listing = extend_schema_view(get=extend_schema(responses=module.serializer))(listing)
     restore = extend_schema_view(
         post=extend_schema(
-            request=None, responses={200: module.serializer, **_error_responses(404)}
+            request=None, responses={200: module.serializer, **_error_responses(404, 409)}
         )
     )(restore)
     return listing.as_view(), restore.as_view()

@@ -280,6 +280,21 @@ def _leave_overlap_check(*, member, starts_on: date, ends_on: date, exclude=None
         )
 
 
+def _leave_balance_check(*, member, starts_on: date, ends_on: date) -> None:
+    """Each calendar year the dates touch has room for them in what is left of the member's
+    allowance, pending requests counted as taken. The caller holds the member's row locked."""
+    for year, days in leave_days_by_year(starts_on, ends_on).items():
+        balance = leave_balance(member=member, year=year)
+        if days > balance.remaining:
+            raise ValidationError(
+                {
+                    "ends_on": f"This request takes {days} day(s) of {year}'s leave, but only "
+                    f"{balance.remaining} remain ({balance.allowance} allowed, {balance.taken} "
+                    f"taken, {balance.pending} pending)."
+                }
+            )
+
+
 @transaction.atomic
 def leave_request_create(
     *, member, starts_on: date, ends_on: date, reason: str = ""
@@ -292,16 +307,7 @@ def leave_request_create(
         raise ValidationError({"ends_on": "Leave cannot end before it starts."})
     Membership.objects.select_for_update().filter(pk=member.pk).first()
     _leave_overlap_check(member=member, starts_on=starts_on, ends_on=ends_on)
-    for year, days in leave_days_by_year(starts_on, ends_on).items():
-        balance = leave_balance(member=member, year=year)
-        if days > balance.remaining:
-            raise ValidationError(
-                {
-                    "ends_on": f"This request takes {days} day(s) of {year}'s leave, but only "
-                    f"{balance.remaining} remain ({balance.allowance} allowed, {balance.taken} "
-                    f"taken, {balance.pending} pending)."
-                }
-            )
+    _leave_balance_check(member=member, starts_on=starts_on, ends_on=ends_on)
     return _member_record_create(
         LeaveRequest,
         LEAVE_FIELDS,
@@ -363,10 +369,75 @@ def record_soft_delete(*, record: SoftDeleteModel) -> None:
     audit_event_record(action=f"{record._meta.model_name}.deleted", entity=record)
 
 
+def _timesheet_overlap_check(*, member_id: int, period_start: date, period_end: date) -> None:
+    """A member's live timesheets (a rejected one does not count) never cover the same day
+    twice, as ``timekeeping.timesheet_build`` refuses. The caller holds the member's row
+    locked."""
+    overlapping = (
+        Timesheet.objects.filter(
+            member_id=member_id, period_start__lte=period_end, period_end__gte=period_start
+        )
+        .exclude(status=Timesheet.Status.REJECTED)
+        .order_by("period_start", "id")
+        .first()
+    )
+    if overlapping is not None:
+        raise ValidationError(
+            {
+                "period_start": "This period overlaps the member's timesheet for "
+                f"{overlapping.period_start:%d %b %Y} to {overlapping.period_end:%d %b %Y}."
+            }
+        )
+
+
+def _restore_rules(row: SoftDeleteModel) -> None:
+    """The rules a create enforced against the member's other live rows, checked again
+    for a row coming back: rows made while it was deleted never counted it, so restoring it
+    unchecked could double-book a member or overlap their leave or timesheets (G6, D2, D3).
+    Each check runs under the member's row lock its create takes. A rejected leave request
+    or timesheet claims no days, so nothing is checked for it."""
+    if isinstance(row, Shift):
+        shift_assignment_validate(
+            member=row.member,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            designation=row.designation,
+        )
+        return
+    if not isinstance(row, LeaveRequest | Timesheet) or row.status == row.Status.REJECTED:
+        return
+    Membership.objects.select_for_update().filter(pk=row.member_id).first()
+    if isinstance(row, LeaveRequest):
+        _leave_overlap_check(member=row.member_id, starts_on=row.starts_on, ends_on=row.ends_on)
+        _leave_balance_check(member=row.member, starts_on=row.starts_on, ends_on=row.ends_on)
+    else:
+        _timesheet_overlap_check(
+            member_id=row.member_id, period_start=row.period_start, period_end=row.period_end
+        )
+
+
 @transaction.atomic
 def record_restore(*, record: SoftDeleteModel) -> None:
-    type(record).all_objects.filter(pk=record.pk).update(deleted_at=None)
-    audit_event_record(action=f"{record._meta.model_name}.restored", entity=record)
+    """G6: brings a soft-deleted row back. Refused with a ValidationError naming the clash,
+    nothing restored, when the row back would break a rule of its create
+    (``_restore_rules``). The deleted row is locked first, so two restores of it at once
+    cannot both record ``<model>.restored``; one already live is a 404."""
+    row = (
+        type(record)
+        .all_objects.select_for_update(of=("self",))
+        .filter(pk=record.pk, deleted_at__isnull=False)
+        .first()
+    )
+    if row is None:
+        raise Http404("This record is not deleted.")
+    try:
+        _restore_rules(row)
+    except ValidationError as refusal:
+        raise ValidationError(
+            f"This {row._meta.verbose_name} cannot be restored. {' '.join(refusal.messages)}"
+        ) from None
+    type(row).all_objects.filter(pk=row.pk).update(deleted_at=None)
+    audit_event_record(action=f"{row._meta.model_name}.restored", entity=row)
 
 
 def approvable_status_set(*, record, status: str) -> None:

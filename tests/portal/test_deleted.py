@@ -9,6 +9,7 @@ nothing inline that the Content-Security-Policy refuses (O10)."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
@@ -20,16 +21,18 @@ from tenants.context import tenant_context
 from tests.factories import (
     make_client,
     make_expense,
+    make_leave,
     make_membership,
     make_shift,
     make_site,
+    make_staff_profile,
     make_timesheet,
     make_user,
 )
 from tests.portal.conftest import assert_csp_clean
 from workforce.api import DELETED_MODULES
 from workforce.models import Client, Expense, LeaveRequest, Shift, Site, Timesheet
-from workforce.services import record_soft_delete
+from workforce.services import approvable_status_set, record_soft_delete
 
 pytestmark = pytest.mark.django_db
 
@@ -375,3 +378,77 @@ def test_G6_Z1_a_member_with_no_delete_permission_is_refused_the_page_and_audite
         "timesheet.delete",
         "document.delete",
     ]
+
+
+# --- restores that would break a rule (G6, D2, D3) -------------------------------------------
+
+
+def _refused_restore(world, module: str, record, clash: str) -> None:
+    """The owner's Restore of ``record`` is refused with ``clash`` named: back to Deleted
+    items with the message, the row still deleted and listed, no ``restored`` event."""
+    owner = world.client("owner")
+    response = owner.post(_restore_url(module, record.pk))
+    assert response.status_code == 302 and response["Location"] == DELETED
+    page = owner.get(DELETED)
+    html = page.content.decode()
+    assert "cannot be restored." in html and clash in html
+    assert f'id="deleted-{module}-{record.pk}"' in html
+    assert _deleted_at(world.org, type(record), record.pk) is not None
+    assert f"{record._meta.model_name}.restored" not in _actions(world.org, record)
+    assert_csp_clean(page)
+
+
+def test_G6_D3_restoring_leave_that_overlaps_leave_made_since_is_refused(world):
+    leave = world.leave["staff"]
+    _soft_delete(world.org, leave)
+    replacement = make_leave(world.org, world.members["staff"], leave.starts_on)
+    _refused_restore(world, "leave", leave, "already has pending leave from")
+    # Once the leave that took its dates is deleted too, it comes back.
+    _soft_delete(world.org, replacement)
+    assert world.client("owner").post(_restore_url("leave", leave.pk)).status_code == 302
+    assert _deleted_at(world.org, LeaveRequest, leave.pk) is None
+    assert _actions(world.org, leave)[-1] == "leaverequest.restored"
+
+
+def test_G6_D3_restoring_leave_beyond_the_allowance_left_is_refused(world):
+    leave = world.leave["staff"]
+    _soft_delete(world.org, leave)
+    make_staff_profile(world.org, world.members["staff"], annual_leave_days=0)
+    _refused_restore(world, "leave", leave, "This request takes 1 day(s) of")
+
+
+def test_G6_D2_restoring_a_shift_that_double_books_its_member_is_refused(world):
+    shift = world.shifts["leeds"]
+    _soft_delete(world.org, shift)
+    make_shift(
+        world.org,
+        site=make_site(world.org, "Cover Site"),
+        member=world.members["staff"],
+        starts_at=shift.starts_at + timedelta(hours=2),
+    )
+    _refused_restore(world, "shifts", shift, "already has a shift at Cover Site")
+    # A shift with nobody on it clashes with nothing.
+    _soft_delete(world.org, world.shifts["north"])
+    assert (
+        world.client("owner").post(_restore_url("shifts", world.shifts["north"].pk)).status_code
+        == 302
+    )
+    assert _deleted_at(world.org, Shift, world.shifts["north"].pk) is None
+
+
+def test_G6_D5_restoring_a_timesheet_that_overlaps_a_live_one_is_refused(world):
+    owner = world.members["owner"]
+    timesheet = make_timesheet(world.org, owner)
+    _soft_delete(world.org, timesheet)
+    make_timesheet(world.org, owner, timesheet.period_start + timedelta(days=3))
+    _refused_restore(world, "timesheets", timesheet, "overlaps the member&#x27;s timesheet for")
+
+
+def test_G6_a_rejected_leave_request_is_restored_whatever_overlaps_it(world):
+    leave = world.leave["staff"]
+    with tenant_context(world.org):
+        approvable_status_set(record=leave, status=LeaveRequest.Status.REJECTED)
+    _soft_delete(world.org, leave)
+    make_leave(world.org, world.members["staff"], leave.starts_on)
+    assert world.client("owner").post(_restore_url("leave", leave.pk)).status_code == 302
+    assert _deleted_at(world.org, LeaveRequest, leave.pk) is None

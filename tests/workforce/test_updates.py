@@ -4,6 +4,8 @@ updates by ETag and If-Match, and with the fields a member may not receive still
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.conf import settings
 from django.test import Client
@@ -22,7 +24,7 @@ from tests.factories import (
     make_timesheet,
     make_user,
 )
-from workforce.models import Expense, LeaveRequest, Shift, Site
+from workforce.models import Expense, LeaveRequest, Shift, Site, Timesheet
 from workforce.services import approvable_status_set
 
 pytestmark = pytest.mark.django_db
@@ -298,3 +300,50 @@ def test_G6_no_record_of_another_organisation_can_be_changed_deleted_or_restored
         listed = owner.get(f"{API}/deleted/{module}/").json()["results"]
         assert record.pk not in [row["id"] for row in listed], module
         assert _row(org_b, type(record), record.pk).deleted_at is not None, module
+
+
+def test_G6_D3_a_restore_that_would_overlap_live_leave_is_409_and_nothing_is_restored(world):
+    owner = world.client("owner")
+    leave = world.leave["staff"]
+    assert owner.delete(f"{API}/leave/{leave.pk}/").status_code == 204
+    replacement = make_leave(world.org, world.members["staff"], leave.starts_on)
+    refused = owner.post(f"{API}/deleted/leave/{leave.pk}/restore/")
+    assert refused.status_code == 409, refused.content
+    detail = refused.json()["detail"]
+    assert detail.startswith("This leave request cannot be restored.")
+    assert "already has pending leave from" in detail
+    assert _row(world.org, LeaveRequest, leave.pk).deleted_at is not None
+    assert "leaverequest.restored" not in _events(world.org, leave.pk, "leaverequest.")
+    # Without the clash the same restore goes through.
+    assert owner.delete(f"{API}/leave/{replacement.pk}/").status_code == 204
+    restored = owner.post(f"{API}/deleted/leave/{leave.pk}/restore/")
+    assert restored.status_code == 200 and restored.json()["id"] == leave.pk
+    assert _events(world.org, leave.pk, "leaverequest.")[-1] == "leaverequest.restored"
+
+
+def test_G6_D2_a_restore_that_would_double_book_a_member_is_409(world):
+    owner = world.client("owner")
+    shift = world.shifts["south"]
+    assert owner.delete(f"{API}/shifts/{shift.pk}/").status_code == 204
+    make_shift(
+        world.org,
+        site=make_site(world.org, "Cover Site"),
+        member=world.members["south_staff"],
+        starts_at=shift.starts_at - timedelta(hours=4),
+    )
+    refused = owner.post(f"{API}/deleted/shifts/{shift.pk}/restore/")
+    assert refused.status_code == 409
+    assert "already has a shift at Cover Site" in refused.json()["detail"]
+    assert _row(world.org, Shift, shift.pk).deleted_at is not None
+    assert "shift.restored" not in _events(world.org, shift.pk, "shift.")
+
+
+def test_G6_D5_a_restore_that_would_overlap_a_live_timesheet_is_409(world):
+    owner = world.client("owner")
+    timesheet = make_timesheet(world.org, world.members["owner"])
+    assert owner.delete(f"{API}/timesheets/{timesheet.pk}/").status_code == 204
+    make_timesheet(world.org, world.members["owner"], timesheet.period_end)
+    refused = owner.post(f"{API}/deleted/timesheets/{timesheet.pk}/restore/")
+    assert refused.status_code == 409
+    assert "overlaps the member's timesheet for" in refused.json()["detail"]
+    assert _row(world.org, Timesheet, timesheet.pk).deleted_at is not None
