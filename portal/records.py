@@ -102,6 +102,7 @@ MODULES: dict[str, Module] = {
             ("amount", "Amount"),
             ("status", "Status"),
         ),
+        detail="timesheet-detail",
     ),
     "expense": Module(
         "expense",
@@ -111,6 +112,7 @@ MODULES: dict[str, Module] = {
         ExpenseSerializer,
         selectors.expenses_for,
         (("amount", "Amount"), ("description", "Description"), ("status", "Status")),
+        detail="expense-detail",
     ),
 }
 
@@ -275,7 +277,7 @@ def _module_page(request, subject: str):
             if pending is None
             else record_rows(request, module, pending[:PENDING_SHOWN]),
             "form": form if can_create else None,
-            "decide_url_names": _decide_url_names(request, subject),
+            "decide_url_names": decide_url_names(request, subject),
             "balance": balance,
         },
         status=400 if form.errors else 200,
@@ -339,7 +341,7 @@ def _decide(request, subject: str, record_id: int, verdict: str):
                 "row": row,
                 "outcome": outcome,
                 "decided": decided,
-                "decide_url_names": _decide_url_names(request, subject),
+                "decide_url_names": decide_url_names(request, subject),
             },
         )
     (messages.success if decided else messages.error)(request, outcome)
@@ -347,7 +349,7 @@ def _decide(request, subject: str, record_id: int, verdict: str):
     return redirect(page, org_slug=request.organization.slug)
 
 
-def _decide_url_names(request, subject: str) -> dict[str, str]:
+def decide_url_names(request, subject: str) -> dict[str, str]:
     prefix = "client-" if is_client_portal(request) else ""
     return {"approve": f"{prefix}{subject}-approve", "reject": f"{prefix}{subject}-reject"}
 

@@ -2,8 +2,9 @@
 API (``audit.selectors.entity_timeline``).
 
 Audit events keep every changed value, pay rates and internal notes included; the page
-drops the values of fields this member may not receive (Z7), as the record's own fields are
-dropped by its serializer. IP addresses and user agents stay in the audit log proper
+drops the values of fields this member may not receive (Z7), by the same rules that drop
+them from the record's own fields: its serializer's (a timesheet's ``amount`` is pay, shown
+to its own member). IP addresses and user agents stay in the audit log proper
 (``audit_log.view``)."""
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from rest_framework.serializers import Serializer
+
 from audit.selectors import entity_timeline
-from rbac.fields import withheld_for_request
+from rbac.fields import FieldSeparationMixin, withheld_for_request
 
 # A record with more events than this shows the newest ones and says so.
 TIMELINE_SHOWN = 200
@@ -34,9 +37,22 @@ def _label(action: str) -> str:
     return action.replace("_", " ").replace(".", ": ", 1).capitalize()
 
 
-def record_timeline(request, record) -> tuple[list[TimelineEntry], bool]:
-    """The record's events, oldest first, and whether older ones were left out."""
-    withheld = withheld_for_request(request)
+def hidden_fields(request, serializer: Serializer | None) -> frozenset[str]:
+    """The fields whose values this member may not read on the record ``serializer`` renders:
+    the guarded fields its output left out, for this row (an own row reveals what
+    ``own_rows_reveal`` lists). Without a field-separating serializer, the fields named
+    after a rule the member lacks."""
+    if isinstance(serializer, FieldSeparationMixin):
+        return frozenset(serializer.withheld_somewhere() - serializer.data.keys())
+    return withheld_for_request(request)
+
+
+def record_timeline(
+    request, record, serializer: Serializer | None = None
+) -> tuple[list[TimelineEntry], bool]:
+    """The record's events, oldest first, and whether older ones were left out.
+    ``serializer``: the record as its page renders it, whose rules hide changed values."""
+    hidden = hidden_fields(request, serializer)
     events = list(
         entity_timeline(record._meta.label_lower, record.pk).order_by("-seq")[: TIMELINE_SHOWN + 1]
     )
@@ -49,7 +65,7 @@ def record_timeline(request, record) -> tuple[list[TimelineEntry], bool]:
             changes=[
                 (field.replace("_", " "), _value(change[0]), _value(change[1]))
                 for field, change in (event.changes or {}).items()
-                if field not in withheld and isinstance(change, list) and len(change) == 2
+                if field not in hidden and isinstance(change, list) and len(change) == 2
             ],
         )
         for event in reversed(events[:TIMELINE_SHOWN])

@@ -12,6 +12,7 @@ from portal import (
     deleted,
     documents,
     members,
+    record_pages,
     records,
     rota,
     security,
@@ -22,6 +23,16 @@ from rbac.approvals import APPROVE, REJECT
 # Approve and reject, per approvable subject (Z6): each route declares its own subject's
 # permission, and an unknown subject matches nothing.
 DECISION_PATHS = {"leave": "leave", "timesheet": "timesheets", "expense": "expenses"}
+
+# The record pages (portal.record_pages.PAGES), under their list's path.
+RECORD_PATHS = {
+    "shift": "shifts",
+    "leave": "leave",
+    "expense": "expenses",
+    "timesheet": "timesheets",
+    "site": "sites",
+    "department": "departments",
+}
 
 
 def _decision_patterns(subject: str, prefix: str = "") -> list:
@@ -42,13 +53,16 @@ page_patterns: list = [
     path("my/shifts/", attendance.my_shifts, name="my-shifts"),
     path("my/shifts/<id:shift_id>/clock-in/", attendance.clock_in, name="clock-in"),
     path("my/shifts/<id:shift_id>/clock-out/", attendance.clock_out, name="clock-out"),
-    path("shifts/<id:record_id>/", views.shift_detail, name="shift-detail"),
     path("leave/", records.leave_page, name="leave"),
-    path("leave/<id:record_id>/", views.leave_detail, name="leave-detail"),
     path("timesheets/", records.timesheet_page, name="timesheets"),
     path("expenses/", records.expense_page, name="expenses"),
     path("people/", views.people, name="people"),
     path("departments/", views.departments, name="departments"),
+    # L5: a page per record, each declaring its module's view permission.
+    *(
+        path(f"{prefix}/<id:record_id>/", record_pages.record_view(name), name=f"{name}-detail")
+        for name, prefix in RECORD_PATHS.items()
+    ),
     *clients.page_patterns,
     *documents.page_patterns,
     *members.page_patterns,

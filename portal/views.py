@@ -5,15 +5,12 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.text import capfirst
 
-from portal.deleted import delete_action
-from portal.records import MODULES, decidable_by, display, record_rows
-from portal.timeline import record_timeline
+from portal.records import MODULES, decidable_by, display
 from rbac.access import membership_has
 from rbac.fields import withheld_for_request
 from rbac.permissions import public, requires, requires_any, signed_in_only
 from tenants.selectors import memberships_for_user
 from workforce import selectors
-from workforce.api import LeaveRequestSerializer, ShiftSerializer
 from workforce.people import members_whose_profiles
 
 
@@ -41,13 +38,14 @@ DASHBOARD_PENDING = 5
 EXPIRY_WINDOW_DAYS = 30
 
 
-def record_fields(serializer) -> list[tuple[str, str]]:
-    """A serialized record as (label, text) pairs: only the fields this member may receive
-    are in the serializer at all (Z7)."""
+def record_fields(serializer, omitted: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """A serialized record as (label, text) pairs, but for the ``omitted`` fields: only the
+    fields this member may receive are in the serializer at all (Z7)."""
     fields = serializer.fields
     return [
         (fields[name].label or capfirst(name.replace("_", " ")), display(value))
         for name, value in serializer.data.items()
+        if name not in omitted
     ]
 
 
@@ -90,57 +88,6 @@ def dashboard(request, org_slug: str):
             .order_by("expires_on", "id")[:DASHBOARD_SHIFTS]
         )
     return render(request, "portal/dashboard.html", context)
-
-
-@requires("shift.view")
-@login_required
-def shift_detail(request, org_slug: str, record_id: int):
-    shift = selectors.access_shift(request.membership, withheld_for_request(request), record_id)
-    timeline, truncated = record_timeline(request, shift)
-    return render(
-        request,
-        "portal/record_detail.html",
-        {
-            "organization": request.organization,
-            "title": f"Shift at {shift.site_name}",
-            "back": ("rota", "Rota"),
-            "fields": record_fields(ShiftSerializer(shift, context={"request": request})),
-            "record_id": shift.pk,
-            "delete": delete_action(request, "shifts", shift),
-            "timeline": timeline,
-            "timeline_truncated": truncated,
-        },
-    )
-
-
-@requires("leave.view")
-@login_required
-def leave_detail(request, org_slug: str, record_id: int):
-    leave = selectors.access_leave_request(request.membership, record_id)
-    timeline, truncated = record_timeline(request, leave)
-    module = MODULES["leave"]
-    can_decide = (
-        leave.status == leave.Status.PENDING
-        and leave.member_id != request.membership.pk
-        and membership_has(request.membership, "leave.approve")
-    )
-    return render(
-        request,
-        "portal/record_detail.html",
-        {
-            "organization": request.organization,
-            "title": "Leave request",
-            "back": ("leave", "Leave"),
-            "fields": record_fields(LeaveRequestSerializer(leave, context={"request": request})),
-            "module": module,
-            "decide_row": record_rows(request, module, [leave])[0] if can_decide else None,
-            "decide_url_names": {"approve": "leave-approve", "reject": "leave-reject"},
-            "record_id": leave.pk,
-            "delete": delete_action(request, "leave", leave),
-            "timeline": timeline,
-            "timeline_truncated": truncated,
-        },
-    )
 
 
 @requires("user.view")

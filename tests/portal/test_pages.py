@@ -389,7 +389,9 @@ def test_Z8_people_and_departments(world):
     assert world.users["staff"].email in people and "Manager" in people
     tree = world.client("staff").get(f"{ORG}/departments/").content.decode()
     # Nested: Leeds is listed inside North, which is inside Ops.
-    assert re.search(r"Ops</span>.*<ul.*North</span>.*<ul.*Leeds</span>", tree, re.DOTALL)
+    assert re.search(
+        r"Ops</a></span>.*<ul.*North</a></span>.*<ul.*Leeds</a></span>", tree, re.DOTALL
+    )
     assert tree.index("North") < tree.index("South")
 
 
