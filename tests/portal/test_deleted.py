@@ -247,8 +247,8 @@ def _site(world):
 
 
 def _client(world):
-    # No page lists clients yet: the route serves the API's clients' Delete alike.
-    return make_client(world.org, "Gone Ltd"), None
+    client = make_client(world.org, "Gone Ltd")
+    return client, f"{ORG}/clients/{client.pk}/"
 
 
 # (module, model, a record and the page that shows it with its Delete button)
