@@ -28,6 +28,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_safe
 
 from audit.context import Actor, acting_as
 from audit.services import audit_event_record
@@ -192,12 +193,14 @@ def _public_form(request: HttpRequest, org_slug: str, kind: str) -> HttpResponse
 
 
 @public
+@require_http_methods(["GET", "HEAD", "POST"])
 @never_cache
 def recruitment_form(request: HttpRequest, org_slug: str) -> HttpResponse:
     return _public_form(request, org_slug, Kind.RECRUITMENT)
 
 
 @public
+@require_http_methods(["GET", "HEAD", "POST"])
 @never_cache
 def demo_request_form(request: HttpRequest, org_slug: str) -> HttpResponse:
     return _public_form(request, org_slug, Kind.DEMO_REQUEST)
@@ -209,10 +212,12 @@ def _thanks(request: HttpRequest, org_slug: str, kind: str) -> HttpResponse:
 
 
 @public
+@require_safe
 def recruitment_thanks(request: HttpRequest, org_slug: str) -> HttpResponse:
     return _thanks(request, org_slug, Kind.RECRUITMENT)
 
 
 @public
+@require_safe
 def demo_request_thanks(request: HttpRequest, org_slug: str) -> HttpResponse:
     return _thanks(request, org_slug, Kind.DEMO_REQUEST)

@@ -178,6 +178,18 @@ def test_D7_unknown_or_inactive_organisations_are_404(alpha, status):
     assert submissions(alpha) == []
 
 
+def test_D7_methods_the_forms_do_not_take_are_405_and_store_nothing(alpha):
+    client = visitor()
+    for url in (JOIN, DEMO):
+        for method in ("put", "patch", "delete"):
+            refused = getattr(client, method)(url)
+            assert refused.status_code == 405, (method, url)
+            assert refused["Allow"] == "GET, HEAD, POST"
+    for url in (f"{JOIN}thanks/", f"{DEMO}thanks/"):
+        assert client.post(url).status_code == 405
+    assert submissions(alpha) == []
+
+
 def test_D7_csrf_is_enforced(alpha):
     client = visitor(enforce_csrf_checks=True)
     page = client.get(JOIN)
