@@ -110,7 +110,8 @@ def _sites_with_shifts(request, client: Client):
 @login_required
 def client_detail(request, org_slug: str, record_id: int):
     client = selectors.access_client(withheld_for_request(request), record_id)
-    timeline, truncated = record_timeline(request, client)
+    serializer = ClientSerializer(client, context={"request": request})
+    timeline, truncated = record_timeline(request, client, serializer)
     return render(
         request,
         "portal/client_detail.html",
@@ -118,7 +119,7 @@ def client_detail(request, org_slug: str, record_id: int):
             "organization": request.organization,
             "title": client.name,
             "back": ("client-list", "Clients"),
-            "fields": record_fields(ClientSerializer(client, context={"request": request})),
+            "fields": record_fields(serializer),
             "record_id": client.pk,
             # D6: the contacts who use the client portal, by name and email only.
             "contacts": client_contacts().filter(client=client),
