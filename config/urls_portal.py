@@ -10,6 +10,7 @@ from accounts.sessions import views as session_views
 from audit import api as audit_api
 from config import converters  # noqa: F401 - registers <id:> and <entity:>
 from config.health import liveness
+from portal import invitations
 from portal import urls as portal_urls
 from portal import views as portal_views
 from rbac import approval_urls, role_urls
@@ -89,6 +90,12 @@ org_api = [
 
 org_pages = [
     path("sites/", workforce_views.site_list, name="site-list"),
+    path("people/invitations/", invitations.invitations, name="invitations"),
+    path(
+        "people/invitations/<id:invitation_id>/revoke/",
+        invitations.invitation_revoke_view,
+        name="invitation-revoke",
+    ),
     path("settings/sessions/", session_views.organization_sessions, name="organization-sessions"),
     path(
         "settings/ip-allowlist/break-glass/",

@@ -23,19 +23,12 @@ DELETED = OpenApiResponse(description="Done.")
 
 
 class InvitationSerializer(serializers.ModelSerializer):
-    status = serializers.SerializerMethodField()
+    status = serializers.ChoiceField(choices=Invitation.STATUSES, read_only=True)
 
     class Meta:
         model = Invitation
         fields = ["id", "email", "role", "status", "expires_at", "created_at"]
         read_only_fields = ["id", "status", "expires_at", "created_at"]
-
-    def get_status(self, invitation: Invitation) -> str:
-        if invitation.accepted_at:
-            return "accepted"
-        if invitation.revoked_at:
-            return "revoked"
-        return "open" if invitation.is_open else "expired"
 
 
 class InvitationPagination(CursorPagination):

@@ -284,3 +284,14 @@ class Invitation(TenantModel):
             and self.revoked_at is None
             and self.expires_at > timezone.now()
         )
+
+    STATUSES = ("accepted", "revoked", "open", "expired")
+
+    @property
+    def status(self) -> str:
+        """One of ``STATUSES``."""
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        return "open" if self.is_open else "expired"
