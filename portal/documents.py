@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from config import converters  # noqa: F401 - registers <id:>
+from portal.deleted import delete_action
 from portal.records import (
     DateInput,
     Module,
@@ -253,6 +254,7 @@ def _detail_page(
             "back": ("documents", "Documents"),
             "fields": record_fields(DocumentSerializer(document, context={"request": request})),
             "record_id": document.pk,
+            "delete": delete_action(request, "documents", document),
             "expiry": expiry_state(document.expires_on, timezone.localdate()),
             "shared": shared,
             "share_form": share_form,

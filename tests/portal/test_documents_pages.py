@@ -269,6 +269,20 @@ def test_L5_a_document_page_shows_its_fields_and_timeline_without_withheld_value
     assert NOTE in owner and "Shared with client contacts" in owner
 
 
+def test_G6_the_owner_deletes_a_document_from_its_page_and_staff_see_no_button(world, papers):
+    document = papers["staff"]
+    assert "Delete" not in world.client("staff").get(_detail(document)).content.decode()
+    owner = world.client("owner")
+    page = owner.get(_detail(document)).content.decode()
+    version = re.search(r'name="version" value="([^"]+)"', page)[1]
+    deleted = owner.post(f"{ORG}/documents/{document.pk}/delete/", {"version": version})
+    assert deleted.status_code == 302
+    assert owner.get(_detail(document)).status_code == 404
+    assert "Door supervisor licence" in owner.get(f"{ORG}/deleted/").content.decode()
+    with tenant_context(world.org):
+        assert AuditEvent.objects.filter(action="document.deleted").count() == 1
+
+
 def test_Z4_staff_cannot_open_another_members_document(world, papers):
     staff = world.client("staff")
     assert staff.get(_detail(papers["south"])).status_code == 404
