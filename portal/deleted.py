@@ -40,7 +40,7 @@ class Section:
     title: str
     noun: str
     columns: tuple[tuple[str, str], ...]  # (serializer field, heading)
-    detail: str | None = None  # URL name of a live record's page
+    detail: str  # URL name of a live record's page (portal.record_pages and friends)
 
 
 SECTIONS: dict[str, Section] = {
@@ -51,9 +51,12 @@ SECTIONS: dict[str, Section] = {
         detail="shift-detail",
     ),
     "sites": Section(
-        "Sites", "site", (("name", "Name"), ("address", "Address"), ("department", "Department"))
+        "Sites",
+        "site",
+        (("name", "Name"), ("address", "Address"), ("department", "Department")),
+        detail="site-detail",
     ),
-    "clients": Section("Clients", "client", (("name", "Name"),)),
+    "clients": Section("Clients", "client", (("name", "Name"),), detail="client-detail"),
     "leave": Section(
         "Leave requests",
         "leave request",
@@ -69,6 +72,7 @@ SECTIONS: dict[str, Section] = {
             ("description", "Description"),
             ("status", "Status"),
         ),
+        detail="expense-detail",
     ),
     "timesheets": Section(
         "Timesheets",
@@ -79,11 +83,13 @@ SECTIONS: dict[str, Section] = {
             ("period_end", "To"),
             ("status", "Status"),
         ),
+        detail="timesheet-detail",
     ),
     "documents": Section(
         "Documents",
         "document",
         (("member", "Member"), ("title", "Title"), ("expires_on", "Expires")),
+        detail="document-detail",
     ),
 }
 assert SECTIONS.keys() == DELETED_MODULES.keys(), "every deleted module has a section"
@@ -184,16 +190,13 @@ def restore_view(name: str):
             # the message names it, as the page may list several alike.
             messages.error(request, f"{summary}: {' '.join(refusal.messages)}")
             return redirect("deleted-items", org_slug=org_slug)
-        if section.detail:
-            url = reverse(section.detail, kwargs={"org_slug": org_slug, "record_id": record.pk})
-            messages.success(
-                request,
-                format_html(
-                    'The {} ({}) is restored. <a href="{}">Open it</a>', section.noun, summary, url
-                ),
-            )
-        else:
-            messages.success(request, f"The {section.noun} ({summary}) is restored.")
+        url = reverse(section.detail, kwargs={"org_slug": org_slug, "record_id": record.pk})
+        messages.success(
+            request,
+            format_html(
+                'The {} ({}) is restored. <a href="{}">Open it</a>', section.noun, summary, url
+            ),
+        )
         return redirect("deleted-items", org_slug=org_slug)
 
     restore.__name__ = restore.__qualname__ = f"{name}_restore"
@@ -224,9 +227,7 @@ def delete_view(name: str):
                 request,
                 f"This {section.noun} changed after you opened it. Check it, then delete it again.",
             )
-            if section.detail:
-                return redirect(section.detail, org_slug=org_slug, record_id=record_id)
-            return redirect("deleted-items", org_slug=org_slug)
+            return redirect(section.detail, org_slug=org_slug, record_id=record_id)
         messages.success(
             request,
             f"The {section.noun} ({summary}) is deleted. It stays here until you restore it.",
