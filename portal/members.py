@@ -1,31 +1,121 @@
-"""Member management pages: a member's role and department, and a manager's correction of a
-member's attendance. Both call the services the API calls, so the same rules hold here
-(no escalation, Z2; nobody corrects their own time, Z6) and their refusals are shown next to
-the form, answered with a 400 that rolls the request back."""
+"""Member pages: a member's page (D1, L5), their role and department, and a manager's
+correction of a member's attendance. The changes call the services the API calls, so the
+same rules hold here (no escalation, Z2; nobody corrects their own time, Z6) and their
+refusals are shown next to the form, answered with a 400 that rolls the request back."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods
 
-from portal.records import show_service_errors
+from portal.records import display, show_service_errors
+from portal.timeline import record_timeline
+from portal.views import record_fields
+from rbac.access import membership_has
 from rbac.models import Role
-from rbac.permissions import requires
+from rbac.permissions import requires, signed_in_only
 from rbac.role_selectors import access_member, roles_list
 from rbac.services import role_assignable_by
 from tenants.models import Membership
 from tenants.services import membership_assign, membership_change_role
-from workforce.selectors import departments_list
+from workforce import people
+from workforce.api_domain import StaffProfileSerializer
+from workforce.selectors import departments_list, members_in_scope
 from workforce.timekeeping import CORRECTION_REASON_MAX, access_attendance, attendance_correct
 
 
 def _name(membership: Membership) -> str:
     return membership.user.full_name or membership.user.email
+
+
+# --- a member's page (D1, L5) ---------------------------------------------------------------
+
+
+def _leave_balance(viewer: Membership, member: Membership) -> people.LeaveBalance | None:
+    """This year's balance, for those whose leave scope covers the member (Z4), as the leave
+    balance API decides."""
+    if not membership_has(viewer, "leave.view"):
+        return None
+    if not members_in_scope(viewer, "leave").filter(pk=member.pk).exists():
+        return None
+    return people.leave_balance(member=member)
+
+
+SENSITIVE_LABELS = {
+    "bank_account": "Bank account",
+    "national_insurance": "National insurance number",
+}
+assert SENSITIVE_LABELS.keys() == set(people.SENSITIVE_PROFILE_FIELDS)
+
+
+def _sensitive_fields(profile) -> list[tuple[str, str]]:
+    data = StaffProfileSerializer(profile, context={"sensitive": True}).data
+    return [(label, display(data[name])) for name, label in SENSITIVE_LABELS.items()]
+
+
+# Declared for any member of the organisation, as the staff profile API is (Z1): no role
+# permission means "my own page", so access_profile_member narrows every other member's page
+# to user.view and user.manage holders (404 for anyone else, confirming nothing).
+@signed_in_only
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_required
+def member_detail(request, org_slug: str, membership_id: int):
+    """The member's account and staff profile. Bank and national-insurance details go to the
+    member and to payroll only (``people.may_receive_sensitive``, E3). Another member's are
+    behind a "Show" button, a POST: opening the page (a link, a prefetch, a reload) reads
+    none of them, the click reads them and is recorded (L1), and a forged cross-site request
+    cannot fill the log with reads nobody made (CSRF)."""
+    viewer = request.membership
+    member = people.access_profile_member(viewer, membership_id)
+    own = member.pk == viewer.pk
+    profile = people.staff_profile_of(member)
+    may_receive = people.may_receive_sensitive(viewer, member)
+    if request.method == "POST" and not may_receive:
+        raise PermissionDenied("Only the member and payroll see bank details.")
+    revealed = may_receive and profile.pk is not None and (own or request.method == "POST")
+    if revealed and not own:
+        people.staff_profile_sensitive_read_record(viewer=viewer, member=member)
+    timeline, truncated = record_timeline(request, member)
+    response = render(
+        request,
+        "portal/member_detail.html",
+        {
+            "organization": request.organization,
+            "title": _name(member),
+            # People lists members for user.view holders only; the rest came from elsewhere.
+            "back": ("people", "People")
+            if membership_has(viewer, "user.view")
+            else ("dashboard", "Dashboard"),
+            "fields": [
+                ("Name", member.user.full_name or "—"),
+                ("Email", member.user.email),
+                ("Role", member.role_definition.name),
+                ("Department", member.department.name if member.department else "—"),
+                ("Status", member.get_status_display()),
+                *record_fields(
+                    StaffProfileSerializer(profile, context={"sensitive": False}),
+                    omitted=("member", "annual_leave_days", "updated_at"),
+                ),
+            ],
+            "member": member,
+            "may_receive_sensitive": may_receive and profile.pk is not None,
+            "sensitive": _sensitive_fields(profile) if revealed else None,
+            "leave_balance": _leave_balance(viewer, member),
+            "can_change_role": not own and membership_has(viewer, "user.manage"),
+            "timeline": timeline,
+            "timeline_truncated": truncated,
+        },
+    )
+    if revealed:
+        # E3: the details stay out of the browser's and any proxy's cache.
+        add_never_cache_headers(response)
+    return response
 
 
 # --- attendance corrections (D2) ------------------------------------------------------------
@@ -169,5 +259,6 @@ page_patterns: list = [
         attendance_correct_page,
         name="attendance-correct",
     ),
+    path("people/<id:membership_id>/", member_detail, name="member-detail"),
     path("people/<id:membership_id>/role/", member_role, name="member-role"),
 ]

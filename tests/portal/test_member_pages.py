@@ -23,6 +23,7 @@ from tests.factories import (
     make_organization,
     make_shift,
     make_site,
+    make_staff_profile,
     make_user,
 )
 from tests.portal.conftest import assert_csp_clean
@@ -318,3 +319,138 @@ def test_Z1_roles_without_user_manage_get_403_and_no_links(world):
         assert client.post(_role_url(world.members["staff"]), {"role": "owner"}).status_code == 403
     assert "Change role" not in world.client("manager").get(f"{ORG}/people/").content.decode()
     assert _member(world, "staff").role == "staff"
+
+
+# --- a member's page (D1, L5, E3) -----------------------------------------------------------
+
+BANK = "GB29NWBK60161331926819"
+NI = "QQ123456C"
+
+
+def _page_url(membership) -> str:
+    return f"{ORG}/people/{membership.pk}/"
+
+
+def _sensitive_reads(world) -> list[AuditEvent]:
+    with tenant_context(world.org):
+        return list(AuditEvent.objects.filter(action="staffprofile.sensitive_viewed"))
+
+
+@pytest.fixture
+def profiled(world) -> Membership:
+    """The staff member, with contact and bank details on their profile."""
+    staff = world.members["staff"]
+    make_staff_profile(
+        world.org,
+        staff,
+        phone="+44 113 496 0000",
+        address="1 Leeds Road",
+        bank_account=BANK,
+        national_insurance=NI,
+    )
+    return staff
+
+
+def test_D1_L5_people_rows_link_to_each_members_page(world, profiled):
+    owner = world.client("owner")
+    people = owner.get(f"{ORG}/people/").content.decode()
+    assert f'href="{_page_url(profiled)}">staff@alpha.example</a>' in people
+    response = owner.get(_page_url(profiled))
+    assert response.status_code == 200
+    html = response.content.decode()
+    for shown in ("staff@alpha.example", "Staff", "Leeds", "Active", "+44 113 496 0000"):
+        assert shown in html, shown
+    assert "1 Leeds Road" in html
+    assert f'href="{_role_url(profiled)}"' in html
+    assert "Leave in " in html and "28.0 days" in html
+    # L5: the membership's own history.
+    assert "Membership: created" in html
+    assert_csp_clean(response)
+
+
+def test_E3_L1_the_owner_sees_bank_details_only_on_asking_and_the_read_is_audited(world, profiled):
+    owner = world.client("owner")
+    opened = owner.get(_page_url(profiled)).content.decode()
+    assert "Show bank details" in opened and BANK not in opened and NI not in opened
+    assert _sensitive_reads(world) == []
+    shown = owner.post(_page_url(profiled))
+    assert shown.status_code == 200
+    html = shown.content.decode()
+    assert BANK in html and NI in html and "Show bank details" not in html
+    assert "no-store" in shown["Cache-Control"]
+    [read] = _sensitive_reads(world)
+    assert read.changes == {
+        "member": [None, profiled.pk],
+        "viewer": [None, world.members["owner"].pk],
+    }
+    assert_csp_clean(shown)
+
+
+def test_E3_the_member_sees_their_own_bank_details_without_user_view_and_unrecorded(
+    world, profiled
+):
+    staff = world.client("staff")
+    assert staff.get(f"{ORG}/people/").status_code == 403
+    response = staff.get(_page_url(profiled))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert BANK in html and NI in html and "1 Leeds Road" in html
+    assert "no-store" in response["Cache-Control"]
+    assert f"{_role_url(profiled)}" not in html and f'href="{ORG}/people/"' not in html
+    assert _sensitive_reads(world) == []
+    assert_csp_clean(response)
+
+
+def test_E3_Z7_who_may_open_a_page_but_not_receive_bank_details_is_refused_them(
+    world, profiled, admin_user
+):
+    admin = _signed_in(admin_user)
+    html = admin.get(_page_url(profiled)).content.decode()
+    assert "1 Leeds Road" in html
+    assert BANK not in html and "Show bank details" not in html
+    # Admins see no pay (Z2): no leave balance either, leave is not theirs.
+    assert "Leave in " not in html
+    refused = admin.post(_page_url(profiled))
+    assert refused.status_code == 403 and BANK not in refused.content.decode()
+    assert _sensitive_reads(world) == []
+
+
+def test_Z4_staff_opening_another_members_page_get_404(world, profiled):
+    staff = world.client("staff")
+    for other in ("owner", "south_staff", "manager"):
+        assert staff.get(_page_url(world.members[other])).status_code == 404
+        assert staff.post(_page_url(world.members[other])).status_code == 404
+    client = world.client("client")
+    assert client.get(_page_url(profiled)).status_code == 404
+    assert _sensitive_reads(world) == []
+
+
+def test_T1_another_organisations_member_page_is_404(world):
+    bravo = make_organization("Bravo Care", "bravo")
+    outsider = make_membership(bravo, make_user("bob@bravo.example"))
+    owner = world.client("owner")
+    assert owner.get(_page_url(outsider)).status_code == 404
+    assert owner.post(_page_url(outsider)).status_code == 404
+    intruder = make_user("intruder@bravo.example")
+    make_membership(bravo, intruder, role="owner")
+    assert (
+        _signed_in(intruder).get(f"/o/bravo/people/{world.members['staff'].pk}/").status_code == 404
+    )
+    assert _sensitive_reads(world) == []
+
+
+def test_D1_markup_in_a_profile_field_is_shown_as_text(world):
+    staff = world.members["staff"]
+    make_staff_profile(world.org, staff, address="<script>alert(1)</script>")
+    response = world.client("owner").get(_page_url(staff))
+    html = response.content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert(1)" not in html
+    assert_csp_clean(response)
+
+
+def test_D1_a_member_without_a_profile_has_dashes_and_no_bank_section(world):
+    response = world.client("owner").get(_page_url(world.members["manager"]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "manager@alpha.example" in html and "North" in html
+    assert "Bank and national-insurance details" not in html
