@@ -335,7 +335,12 @@ def timesheet_create(
     amount: Decimal,
     client: Client | None = None,
 ) -> Timesheet:
-    """``client``: the client the hours were worked for, whose contacts confirm them."""
+    """``client``: the client the hours were worked for, whose contacts confirm them. The
+    period may not overlap another live timesheet of the member's."""
+    if period_end < period_start:
+        raise ValidationError({"period_end": "The period cannot end before it starts."})
+    Membership.objects.select_for_update().filter(pk=member.pk).first()
+    timesheet_overlap_check(member_id=member.pk, period_start=period_start, period_end=period_end)
     return _member_record_create(
         Timesheet,
         TIMESHEET_FIELDS,
@@ -369,18 +374,18 @@ def record_soft_delete(*, record: SoftDeleteModel) -> None:
     audit_event_record(action=f"{record._meta.model_name}.deleted", entity=record)
 
 
-def _timesheet_overlap_check(*, member_id: int, period_start: date, period_end: date) -> None:
+def timesheet_overlap_check(
+    *, member_id: int, period_start: date, period_end: date, exclude=None
+) -> None:
     """A member's live timesheets (a rejected one does not count) never cover the same day
-    twice, as ``timekeeping.timesheet_build`` refuses. The caller holds the member's row
-    locked."""
-    overlapping = (
-        Timesheet.objects.filter(
-            member_id=member_id, period_start__lte=period_end, period_end__gte=period_start
-        )
-        .exclude(status=Timesheet.Status.REJECTED)
-        .order_by("period_start", "id")
-        .first()
-    )
+    twice, however they are made (by hand, built from attendance, changed or restored). The
+    caller holds the member's row locked, so two at once cannot both pass."""
+    live = Timesheet.objects.filter(
+        member_id=member_id, period_start__lte=period_end, period_end__gte=period_start
+    ).exclude(status=Timesheet.Status.REJECTED)
+    if exclude is not None:
+        live = live.exclude(pk=exclude.pk)
+    overlapping = live.order_by("period_start", "id").first()
     if overlapping is not None:
         raise ValidationError(
             {
@@ -411,7 +416,7 @@ def _restore_rules(row: SoftDeleteModel) -> None:
         _leave_overlap_check(member=row.member_id, starts_on=row.starts_on, ends_on=row.ends_on)
         _leave_balance_check(member=row.member, starts_on=row.starts_on, ends_on=row.ends_on)
     else:
-        _timesheet_overlap_check(
+        timesheet_overlap_check(
             member_id=row.member_id, period_start=row.period_start, period_end=row.period_end
         )
 
@@ -635,7 +640,25 @@ def timesheet_update(
     *, timesheet: Timesheet, expected_versions: Collection[str] | None = None, **changes
 ) -> Timesheet:
     """``changes``: any of period_start, period_end, hours, amount."""
-    return _own_pending_update(timesheet, TIMESHEET_FIELDS, changes, expected_versions)
+    return _own_pending_update(
+        timesheet, TIMESHEET_FIELDS, changes, expected_versions, _timesheet_period_free
+    )
+
+
+def _timesheet_period_free(row: Timesheet, before: dict) -> None:
+    """The create's rule for a changed period: no overlap with the member's other live
+    timesheets."""
+    if (row.period_start, row.period_end) == (before["period_start"], before["period_end"]):
+        return
+    if row.period_end < row.period_start:
+        raise ValidationError({"period_end": "The period cannot end before it starts."})
+    Membership.objects.select_for_update().filter(pk=row.member_id).first()
+    timesheet_overlap_check(
+        member_id=row.member_id,
+        period_start=row.period_start,
+        period_end=row.period_end,
+        exclude=row,
+    )
 
 
 @transaction.atomic

@@ -23,7 +23,7 @@ from audit.services import audit_event_record, changes_between, snapshot
 from rbac.scopes import visible
 from tenants.models import Membership
 from workforce.models import Approvable, Attendance, Shift, Timesheet
-from workforce.services import TIMESHEET_FIELDS
+from workforce.services import TIMESHEET_FIELDS, timesheet_overlap_check
 
 CLOCK_IN_OPENS_BEFORE_START = timedelta(minutes=30)
 LATE_AFTER = timedelta(minutes=5)
@@ -306,21 +306,7 @@ def timesheet_build(*, member: Membership, period_start: date, period_end: date)
         raise ValidationError({"period_end": "The period cannot end before it starts."})
     # Serialises builds for one member, so two at once cannot both pass the overlap check.
     Membership.objects.select_for_update().filter(pk=member.pk).first()
-    overlapping = (
-        Timesheet.objects.filter(
-            member=member, period_start__lte=period_end, period_end__gte=period_start
-        )
-        .exclude(status=Approvable.Status.REJECTED)
-        .order_by("period_start")
-        .first()
-    )
-    if overlapping is not None:
-        raise ValidationError(
-            {
-                "period_start": "This period overlaps the member's timesheet for "
-                f"{overlapping.period_start:%d %b %Y} to {overlapping.period_end:%d %b %Y}."
-            }
-        )
+    timesheet_overlap_check(member_id=member.pk, period_start=period_start, period_end=period_end)
     worked = worked_time(member=member, period_start=period_start, period_end=period_end)
     if not worked.attendance_ids:
         raise ValidationError(

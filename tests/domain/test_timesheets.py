@@ -8,10 +8,11 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from tenants.context import tenant_context
-from tests.domain.conftest import post, shift_at, signed_in
+from tests.domain.conftest import patch, post, shift_at, signed_in
 from tests.factories import make_timesheet
 from workforce.models import Timesheet
 from workforce.services import approvable_status_set
@@ -80,6 +81,38 @@ def test_D5_a_period_overlapping_an_existing_timesheet_is_refused(world, soon):
     assert response.status_code == 400
     assert "overlaps" in response.json()["period_start"][0]
     assert _count(world) == before
+
+
+def test_D5_a_timesheet_made_or_moved_by_hand_may_not_overlap_another_either(world):
+    start = timezone.localdate() - timedelta(days=14)
+    make_timesheet(world.org, world.members["staff"], period_start=start)
+    staff = signed_in(world, "staff")
+    before = _count(world)
+    overlapping = {
+        "period_start": str(start + timedelta(days=3)),
+        "period_end": str(start + timedelta(days=9)),
+        "hours": "10.00",
+        "amount": "200.00",
+    }
+    refused = post(staff, "timesheets/", overlapping)
+    assert refused.status_code == 400, refused.content
+    assert "overlaps" in refused.json()["period_start"][0]
+    assert _count(world) == before
+    # The next week is free; moving it back onto the first one is refused the same way.
+    free = {
+        **overlapping,
+        "period_start": str(start + timedelta(days=7)),
+        "period_end": str(start + timedelta(days=13)),
+    }
+    made = post(staff, "timesheets/", free)
+    assert made.status_code == 201, made.content
+    moved = patch(
+        staff, f"timesheets/{made.json()['id']}/", {"period_start": str(start + timedelta(days=6))}
+    )
+    assert moved.status_code == 400, moved.content
+    assert "overlaps" in moved.json()["period_start"][0]
+    with tenant_context(world.org):
+        assert Timesheet.objects.get(pk=made.json()["id"]).period_start == start + timedelta(days=7)
 
 
 def test_D5_a_rejected_timesheet_does_not_block_a_rebuild(world, soon):
