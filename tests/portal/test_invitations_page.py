@@ -121,6 +121,11 @@ def test_A2_a_bad_invitation_is_a_400_with_the_reason_and_nothing_sent(world, em
     assert mail.outbox == []
 
 
+def test_A2_the_people_page_links_to_invitations_for_those_who_invite(world):
+    assert PAGE in world.client("owner").get("/o/alpha/people/").content.decode()
+    assert PAGE not in world.client("auditor").get("/o/alpha/people/").content.decode()
+
+
 @pytest.mark.parametrize("role", ["manager", "staff", "client", "auditor"])
 def test_Z3_only_people_managers_open_the_page(world, role):
     client = world.client(role)
