@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
@@ -31,6 +32,28 @@ class SoftDeleteModel(TenantModel):
 
     class Meta:
         abstract = True
+
+    def validate_constraints(self, exclude=None):
+        """Unique constraints hold over deleted rows too, so a restore can never break one,
+        but Django checks them through the default manager, which hides deleted rows: a clash
+        with a deleted row would reach the database as an IntegrityError. It is a
+        ValidationError here, naming the way out."""
+        super().validate_constraints(exclude)
+        for constraint in self._meta.constraints:
+            if not isinstance(constraint, models.UniqueConstraint) or not constraint.fields:
+                continue
+            fields = [self._meta.get_field(name) for name in constraint.fields]
+            values = {field.attname: getattr(self, field.attname) for field in fields}
+            deleted = type(self).all_objects.filter(deleted_at__isnull=False, **values)
+            if deleted.exclude(pk=self.pk).exists():
+                named = [field for field in fields if field.name != "organization"]
+                raise ValidationError(
+                    {
+                        named[-1].name: f"A deleted {self._meta.verbose_name} has the same "
+                        f"{' and '.join(field.verbose_name for field in named)}: restore it "
+                        "from Deleted items, or choose another."
+                    }
+                )
 
 
 class Department(TenantModel):

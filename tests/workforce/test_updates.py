@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.test import Client
 
 from audit.models import AuditEvent
@@ -24,8 +25,8 @@ from tests.factories import (
     make_timesheet,
     make_user,
 )
-from workforce.models import Expense, LeaveRequest, Shift, Site, Timesheet
-from workforce.services import approvable_status_set
+from workforce.models import Designation, Expense, LeaveRequest, Shift, Site, Timesheet
+from workforce.services import approvable_status_set, record_soft_delete, site_create
 
 pytestmark = pytest.mark.django_db
 
@@ -347,3 +348,22 @@ def test_G6_D5_a_restore_that_would_overlap_a_live_timesheet_is_409(world):
     assert refused.status_code == 409
     assert "overlaps the member's timesheet for" in refused.json()["detail"]
     assert _row(world.org, Timesheet, timesheet.pk).deleted_at is not None
+
+
+def test_G6_a_name_held_by_a_deleted_row_is_a_400_that_says_to_restore_it(world):
+    owner = world.client("owner")
+    made = owner.post(f"{API}/designations/", {"name": "Door supervisor"}, "application/json")
+    assert made.status_code == 201, made.content
+    with tenant_context(world.org):
+        record_soft_delete(record=Designation.objects.get(pk=made.json()["id"]))
+        site = Site.objects.get(name="North Gate")
+        record_soft_delete(record=site)
+    again = owner.post(f"{API}/designations/", {"name": "Door supervisor"}, "application/json")
+    assert again.status_code == 400, again.content
+    assert "restore it from Deleted items" in again.json()["name"][0]
+    with tenant_context(world.org):
+        with pytest.raises(ValidationError) as refused:
+            site_create(name="North Gate")
+        assert "A deleted site has the same name" in refused.value.message_dict["name"][0]
+        assert Designation.all_objects.filter(name="Door supervisor").count() == 1
+        assert Site.all_objects.filter(name="North Gate").count() == 1
