@@ -20,8 +20,9 @@ from django.urls import path
 from django.views.decorators.http import require_safe
 
 from config import converters  # noqa: F401 - registers <id:>
+from config.forms import show_service_errors
 from portal.deleted import delete_action
-from portal.records import Module, column_headings, record_rows, show_service_errors
+from portal.records import Module, column_headings, record_rows
 from portal.timeline import record_timeline
 from portal.views import record_fields
 from rbac.access import membership_has

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from config import converters  # noqa: F401 - registers <id:>
+from config.forms import show_service_errors
 from portal.deleted import delete_action
 from portal.records import (
     DateInput,
@@ -34,7 +35,6 @@ from portal.records import (
     column_headings,
     display,
     record_rows,
-    show_service_errors,
 )
 from portal.timeline import record_timeline
 from portal.views import EXPIRY_WINDOW_DAYS, record_fields

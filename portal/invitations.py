@@ -13,8 +13,8 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.forms import show_service_errors
 from portal.members import roles_assignable_by
-from portal.records import show_service_errors
 from rbac.permissions import requires
 from rbac.role_selectors import roles_list
 from tenants.invitations import invitation_create, invitation_revoke

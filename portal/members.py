@@ -14,7 +14,8 @@ from django.urls import path
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods
 
-from portal.records import display, show_service_errors
+from config.forms import show_service_errors
+from portal.records import display
 from portal.timeline import record_timeline
 from portal.views import record_fields
 from rbac.access import membership_has

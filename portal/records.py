@@ -23,6 +23,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.http import require_POST
 from rest_framework.serializers import Serializer
 
+from config.forms import show_service_errors
 from rbac.access import membership_has
 from rbac.approvals import (
     APPROVABLE,
@@ -228,14 +229,6 @@ class TimesheetForm(forms.Form):
 
     def create(self, member):
         return timesheet_build(member=member, **self.cleaned_data)
-
-
-def show_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """A service's refusal, next to the field it names (or above the form)."""
-    by_field = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
-    for name, field_messages in by_field.items():
-        for message in field_messages:
-            form.add_error(name if name in form.fields else None, message)
 
 
 FORMS: dict[str, type[forms.Form]] = {

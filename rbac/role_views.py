@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from config.forms import show_service_errors
 from rbac import registry
 from rbac.access import membership_has
 from rbac.models import Role, Scope
@@ -94,13 +95,6 @@ class RoleForm(forms.Form):
             values["scopes"] = {m: data[f"scope_{m}"] for m in registry.SCOPED_MODULES}
         return values
 
-    def show_service_errors(self, error: ValidationError) -> None:
-        """A service's refusal, next to the field it names (or above the form)."""
-        by_field = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
-        for field, field_messages in by_field.items():
-            for message in field_messages:
-                self.add_error(field if field in self.fields else None, message)
-
     def permission_rows(self) -> list[dict]:
         """The permission grid: one row per subject, one checkbox per action."""
         chosen = set(self["permissions"].value() or [])
@@ -169,7 +163,7 @@ def role_create_page(request, org_slug: str):
         try:
             role = role_create(**form.role_values(), actor_role=request.membership.role_definition)
         except ValidationError as error:
-            form.show_service_errors(error)
+            show_service_errors(form, error)
         else:
             messages.success(request, f"The role {role.name} was created.")
             return redirect("role-list", org_slug=org_slug)
@@ -192,7 +186,7 @@ def role_edit_page(request, org_slug: str, role_key: str):
                 role=role, **form.role_values(), actor_role=request.membership.role_definition
             )
         except ValidationError as error:
-            form.show_service_errors(error)
+            show_service_errors(form, error)
         else:
             messages.success(
                 request,

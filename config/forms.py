@@ -1,0 +1,12 @@
+"""Shared by every site's forms."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+
+def show_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """A service's refusal, next to the field it names (or above the form)."""
+    by_field = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
+    for name, field_messages in by_field.items():
+        for message in field_messages:
+            form.add_error(name if name in form.fields else None, message)
