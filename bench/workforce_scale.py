@@ -12,18 +12,24 @@ Data is bulk-inserted (the services are measured elsewhere; here only reads matt
    ``department``). With one client the latency is the cost of a request; with CLIENTS it
    includes the wait for a worker, about CLIENTS / throughput. The CPU time the gunicorn and
    PostgreSQL processes used per request says where a saturated machine spends it.
+3. The same CLIENTS, each due to send a request every PACED_INTERVAL seconds (a steady
+   CLIENTS / PACED_INTERVAL requests a second): median and p99 latency from when each
+   request was due.
 """
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import django
 
@@ -59,6 +65,8 @@ STAFF = int(sys.argv[2]) if len(sys.argv) > 2 else 5_000
 WORKERS = 4
 CLIENTS = 50
 SECONDS = 15.0
+# Paced clients: each is due to send a request every PACED_INTERVAL seconds.
+PACED_INTERVAL = 1.0
 BATCH = 10_000
 UNUSABLE = make_password(None)  # bulk-made staff never sign in
 
@@ -142,6 +150,44 @@ def wrk(url: str, cookie: str, connections: int) -> dict[str, float]:
     return figures
 
 
+def paced(url: str, cookie: str, clients: int, interval: float) -> dict[str, float]:
+    """``clients`` clients that each send a request every ``interval`` seconds (staggered):
+    the latency a steady load of clients / interval requests a second sees. A client whose
+    answer comes late sends its next request as soon as it has it, and latency is measured
+    from when each request was due, so a slow answer also counts the wait it caused (no
+    coordinated omission)."""
+    parts = urlsplit(url)
+    target = f"{parts.path}?{parts.query}"
+    headers = {"Host": settings.PORTAL_HOST, "Cookie": cookie}
+    began = time.monotonic() + 0.5
+    latencies: list[float] = []
+
+    def client(number: int) -> None:
+        due = began + interval * number / clients
+        while due < began + SECONDS:
+            time.sleep(max(0.0, due - time.monotonic()))
+            connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+            connection.request("GET", target, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200, response.status
+            connection.close()
+            latencies.append(time.monotonic() - due)  # list.append is atomic under the GIL
+            due += interval
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    latencies.sort()
+    return {
+        "p50": latencies[len(latencies) // 2] * 1000,
+        "p99": latencies[int(len(latencies) * 0.99)] * 1000,
+        "rate": len(latencies) / SECONDS,
+    }
+
+
 def cpu_seconds() -> dict[str, float]:
     """CPU time used so far by the gunicorn processes and by PostgreSQL's, from /proc: where
     a request's cost goes when the machine is saturated."""
@@ -194,6 +240,13 @@ def main() -> None:
                         f"  CPU per request: {per_request['gunicorn']:5.1f} ms gunicorn,"
                         f" {per_request['postgres']:5.1f} ms PostgreSQL"
                     )
+                wrk(base + path, cookie, 1)  # drain
+                figures = paced(base + path, cookie, CLIENTS, PACED_INTERVAL)
+                print(
+                    f"  {who:7} {name:24} {CLIENTS:3} clients, one request every"
+                    f" {PACED_INTERVAL:.0f} s each: p50 {figures['p50']:7.1f} ms"
+                    f"  p99 {figures['p99']:7.1f} ms  {figures['rate']:6.1f} req/s"
+                )
 
 
 if __name__ == "__main__":
