@@ -16,11 +16,12 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.mail import send_templated_email
-from audit.services import audit_event_record, changes_between, snapshot
+from audit.services import audit_event_record
 from rbac.scopes import visible
 from tenants.context import current_organization_id
 from tenants.models import Membership, Organization
 from workforce.models import Document, IssuedDocument
+from workforce.services import member_record_create
 
 ISSUED_DOCUMENT_FIELDS = ["member", "department", "kind", "title", "issued_at"]
 # A staff document expiring within this window is reminded of, once.
@@ -46,21 +47,14 @@ def issued_document_create(
 ) -> IssuedDocument:
     """Issues a contract or letter to ``member``. The body is not copied into the audit event
     (it can be long and personal); the event names the document, whose row keeps it."""
-    document = IssuedDocument(
+    return member_record_create(
+        IssuedDocument,
+        ISSUED_DOCUMENT_FIELDS,
         member=member,
-        department_id=member.department_id,
         kind=kind,
         title=title.strip(),
         body=body,
     )
-    document.full_clean()
-    document.save()
-    audit_event_record(
-        action="issueddocument.created",
-        entity=document,
-        changes=changes_between({}, snapshot(document, ISSUED_DOCUMENT_FIELDS)),
-    )
-    return document
 
 
 # --- expiry reminders -----------------------------------------------------------------------

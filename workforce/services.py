@@ -53,12 +53,7 @@ def department_create(*, name: str, parent: Department | None = None) -> Departm
 @transaction.atomic
 def site_create(*, name: str, address: str = "", department: Department | None = None) -> Site:
     site = Site(name=name.strip(), address=address.strip(), department=department)
-    site.full_clean()
-    site.save()
-    audit_event_record(
-        action="site.created", entity=site, changes=changes_between({}, snapshot(site, SITE_FIELDS))
-    )
-    return site
+    return record_create(site, SITE_FIELDS)
 
 
 @transaction.atomic
@@ -105,13 +100,14 @@ def department_set_head(*, department: Department, head) -> Department:
     return department
 
 
-def _create(instance: Model, fields: list[str]) -> Model:
+def record_create(instance: Model, fields: list[str], *, action: str = "") -> Model:
     """Validates (field rules and database constraints, so a bad row is a ValidationError,
-    never an IntegrityError) and saves a new row with its ``<entity>.created`` event."""
+    never an IntegrityError) and saves a new row with its event: ``action``, by default
+    ``<entity>.created``, with the ``fields`` it was created with."""
     instance.full_clean()
     instance.save()
     audit_event_record(
-        action=f"{instance._meta.model_name}.created",
+        action=action or f"{instance._meta.model_name}.created",
         entity=instance,
         changes=changes_between({}, snapshot(instance, fields)),
     )
@@ -161,7 +157,7 @@ def audited_amounts(record: Model) -> dict[str, str]:
 
 @transaction.atomic
 def client_create(*, name: str, internal_notes: str = "") -> Client:
-    return _create(Client(name=name.strip(), internal_notes=internal_notes), CLIENT_FIELDS)
+    return record_create(Client(name=name.strip(), internal_notes=internal_notes), CLIENT_FIELDS)
 
 
 def _shift_clash_check(*, member, starts_at: datetime, ends_at: datetime, exclude=None) -> None:
@@ -246,12 +242,13 @@ def shift_create(
         shift_assignment_validate(
             member=member, starts_at=starts_at, ends_at=ends_at, designation=designation
         )
-    return _create(shift, SHIFT_FIELDS)
+    return record_create(shift, SHIFT_FIELDS)
 
 
-def _member_record_create(model, fields: list[str], *, member, **values):
+def member_record_create(model, fields: list[str], *, member, action: str = "", **values):
     """A record of one member, filed under their department as it is now (Z4)."""
-    return _create(model(member=member, department_id=member.department_id, **values), fields)
+    record = model(member=member, department_id=member.department_id, **values)
+    return record_create(record, fields, action=action)
 
 
 def _leave_overlap_check(*, member, starts_on: date, ends_on: date, exclude=None) -> None:
@@ -308,7 +305,7 @@ def leave_request_create(
     Membership.objects.select_for_update().filter(pk=member.pk).first()
     _leave_overlap_check(member=member, starts_on=starts_on, ends_on=ends_on)
     _leave_balance_check(member=member, starts_on=starts_on, ends_on=ends_on)
-    return _member_record_create(
+    return member_record_create(
         LeaveRequest,
         LEAVE_FIELDS,
         member=member,
@@ -320,7 +317,7 @@ def leave_request_create(
 
 @transaction.atomic
 def expense_create(*, member, amount: Decimal, description: str) -> Expense:
-    return _member_record_create(
+    return member_record_create(
         Expense, EXPENSE_FIELDS, member=member, amount=amount, description=description.strip()
     )
 
@@ -341,7 +338,7 @@ def timesheet_create(
         raise ValidationError({"period_end": "The period cannot end before it starts."})
     Membership.objects.select_for_update().filter(pk=member.pk).first()
     timesheet_overlap_check(member_id=member.pk, period_start=period_start, period_end=period_end)
-    return _member_record_create(
+    return member_record_create(
         Timesheet,
         TIMESHEET_FIELDS,
         member=member,
@@ -357,7 +354,7 @@ def timesheet_create(
 def document_create(
     *, member, title: str, expires_on: date | None = None, internal_notes: str = ""
 ) -> Document:
-    return _member_record_create(
+    return member_record_create(
         Document,
         DOCUMENT_FIELDS,
         member=member,

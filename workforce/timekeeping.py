@@ -23,7 +23,7 @@ from audit.services import audit_event_record, changes_between, snapshot
 from rbac.scopes import visible
 from tenants.models import Membership
 from workforce.models import Approvable, Attendance, Shift, Timesheet
-from workforce.services import TIMESHEET_FIELDS, timesheet_overlap_check
+from workforce.services import TIMESHEET_FIELDS, member_record_create, timesheet_overlap_check
 
 CLOCK_IN_OPENS_BEFORE_START = timedelta(minutes=30)
 LATE_AFTER = timedelta(minutes=5)
@@ -92,21 +92,15 @@ def attendance_clock_in(*, shift: Shift, member: Membership) -> Attendance:
         )
     if now >= shift.ends_at:
         raise ValidationError(f"This shift ended at {_local(shift.ends_at)}; clock-in is closed.")
-    attendance = Attendance(
-        shift=shift,
+    return member_record_create(
+        Attendance,
+        ATTENDANCE_FIELDS,
         member=member,
-        department_id=member.department_id,
+        action="attendance.clocked_in",
+        shift=shift,
         clock_in_at=now,
         status=_arrival_status(shift, now),
     )
-    attendance.full_clean()
-    attendance.save()
-    audit_event_record(
-        action="attendance.clocked_in",
-        entity=attendance,
-        changes=changes_between({}, snapshot(attendance, ATTENDANCE_FIELDS)),
-    )
-    return attendance
 
 
 @transaction.atomic
@@ -240,18 +234,13 @@ def attendance_mark_missed() -> int:
         .order_by("ends_at", "id")[:MISSED_BATCH]
     )
     for shift in ended:
-        attendance = Attendance(
-            shift=shift,
+        member_record_create(
+            Attendance,
+            ATTENDANCE_FIELDS,
             member=shift.member,
-            department_id=shift.member.department_id,
-            status=Attendance.Status.MISSED,
-        )
-        attendance.full_clean()
-        attendance.save()
-        audit_event_record(
             action="attendance.missed",
-            entity=attendance,
-            changes=changes_between({}, snapshot(attendance, ATTENDANCE_FIELDS)),
+            shift=shift,
+            status=Attendance.Status.MISSED,
         )
     return len(ended)
 
