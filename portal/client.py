@@ -58,7 +58,6 @@ def client_home(request, org_slug: str):
         "client/home.html",
         {
             "organization": request.organization,
-            "client_portal": True,
             "sites": SiteSerializer(sites, many=True).data,
             "shift_headings": [heading for _, heading in CLIENT_SHIFT_COLUMNS],
             "upcoming": _shift_rows(request, shifts.filter(starts_at__gte=now)[:SHIFTS_SHOWN]),

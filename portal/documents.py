@@ -327,7 +327,6 @@ def client_documents(request, org_slug: str):
         "client/documents.html",
         {
             "organization": request.organization,
-            "client_portal": True,
             "module": DOCUMENTS,
             "headings": column_headings(request, DOCUMENTS),
             "rows": rows,

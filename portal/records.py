@@ -330,8 +330,6 @@ def _decide(request, subject: str, record_id: int, verdict: str):
             "portal/decision_row.html",
             {
                 "organization": request.organization,
-                # The client portal has no record pages to link the row to.
-                "client_portal": is_client_portal(request),
                 "module": module,
                 "row": row,
                 "outcome": outcome,
