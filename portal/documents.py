@@ -37,7 +37,7 @@ from portal.records import (
     record_rows,
 )
 from portal.timeline import record_timeline
-from portal.views import EXPIRY_WINDOW_DAYS, record_fields
+from portal.views import record_fields
 from rbac import grants
 from rbac.access import membership_has
 from rbac.fields import withheld_for_request
@@ -46,7 +46,7 @@ from tenants.models import Membership
 from workforce import selectors, services
 from workforce.api import DocumentSerializer
 from workforce.api_domain import IssuedDocumentSerializer
-from workforce.documents import issued_documents_for
+from workforce.documents import EXPIRING_WITHIN_DAYS, expiring_soon, issued_documents_for
 from workforce.models import Document, IssuedDocument
 
 # Lists show this many rows; the API pages through all of them.
@@ -72,7 +72,7 @@ DOCUMENTS = Module(
 ALL, EXPIRING, EXPIRED, VALID = "all", "expiring", "expired", "valid"
 STATUS_CHOICES = (
     (ALL, "All documents"),
-    (EXPIRING, f"Expiring within {EXPIRY_WINDOW_DAYS} days"),
+    (EXPIRING, f"Expiring within {EXPIRING_WITHIN_DAYS} days"),
     (EXPIRED, "Expired"),
 )
 ISSUED_KINDS = dict(IssuedDocument.Kind.choices)
@@ -85,7 +85,7 @@ def expiry_state(expires_on: date | None, today: date) -> str | None:
         return None
     if expires_on < today:
         return EXPIRED
-    if expires_on <= today + timedelta(days=EXPIRY_WINDOW_DAYS):
+    if expires_on <= today + timedelta(days=EXPIRING_WITHIN_DAYS):
         return EXPIRING
     return VALID
 
@@ -94,9 +94,7 @@ def _by_status(documents: QuerySet[Document], status: str, today: date) -> Query
     if status == EXPIRED:
         return documents.filter(expires_on__lt=today)
     if status == EXPIRING:
-        return documents.filter(
-            expires_on__gte=today, expires_on__lte=today + timedelta(days=EXPIRY_WINDOW_DAYS)
-        )
+        return expiring_soon(documents, today)
     return documents
 
 

@@ -11,6 +11,7 @@ from rbac.fields import withheld_for_request
 from rbac.permissions import public, requires, requires_any, signed_in_only
 from tenants.selectors import memberships_for_user
 from workforce import selectors
+from workforce.documents import expiring_soon
 from workforce.people import members_whose_profiles
 
 
@@ -35,7 +36,6 @@ def home(request):
 
 DASHBOARD_SHIFTS = 50
 DASHBOARD_PENDING = 5
-EXPIRY_WINDOW_DAYS = 30
 
 
 def record_fields(serializer, omitted: tuple[str, ...] = ()) -> list[tuple[str, str]]:
@@ -80,13 +80,9 @@ def dashboard(request, org_slug: str):
     context["approvals"] = approvals
     if membership_has(membership, "document.view"):
         today = day_start.date()
-        context["expiring_documents"] = (
-            selectors.documents_for(membership, withheld)
-            .filter(
-                expires_on__gte=today, expires_on__lte=today + timedelta(days=EXPIRY_WINDOW_DAYS)
-            )
-            .order_by("expires_on", "id")[:DASHBOARD_SHIFTS]
-        )
+        context["expiring_documents"] = expiring_soon(
+            selectors.documents_for(membership, withheld), today
+        ).order_by("expires_on", "id")[:DASHBOARD_SHIFTS]
     return render(request, "portal/dashboard.html", context)
 
 

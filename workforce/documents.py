@@ -8,7 +8,7 @@ a title or body is shown, never interpreted.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -25,7 +25,9 @@ from workforce.services import member_record_create
 
 ISSUED_DOCUMENT_FIELDS = ["member", "department", "kind", "title", "issued_at"]
 # A staff document expiring within this window is reminded of, once.
-EXPIRY_REMINDER_WINDOW = timedelta(days=30)
+# A document expiring within this many days is "expiring soon": its member is reminded, and
+# the dashboard and the documents page show it as such.
+EXPIRING_WITHIN_DAYS = 30
 REMINDER_BATCH = 500
 
 
@@ -75,21 +77,24 @@ def _recipients(member: Membership) -> list[str]:
     return emails
 
 
+def expiring_soon(documents: QuerySet[Document], today: date) -> QuerySet[Document]:
+    """The ``documents`` that have not expired but will within ``EXPIRING_WITHIN_DAYS``."""
+    return documents.filter(
+        expires_on__gte=today, expires_on__lte=today + timedelta(days=EXPIRING_WITHIN_DAYS)
+    )
+
+
 @transaction.atomic
 def document_expiry_reminders_send() -> int:
-    """Emails each member whose live document expires within ``EXPIRY_REMINDER_WINDOW`` (and
+    """Emails each member whose live document is ``expiring_soon`` (and
     their department head), once per document: ``expiry_reminded_at`` is set and a
     ``document.expiry_reminded`` event recorded in the same transaction, and the emails go
     after it commits. Documents another run has locked are skipped. Returns how many."""
     today = timezone.localdate()
     now = timezone.now()
     due = list(
-        Document.objects.select_for_update(of=("self",), skip_locked=True)
-        .filter(
-            expiry_reminded_at__isnull=True,
-            expires_on__gte=today,
-            expires_on__lte=today + EXPIRY_REMINDER_WINDOW,
-        )
+        expiring_soon(Document.objects.select_for_update(of=("self",), skip_locked=True), today)
+        .filter(expiry_reminded_at__isnull=True)
         .select_related("member__user", "member__department__head__user")
         .order_by("expires_on", "id")[:REMINDER_BATCH]
     )
