@@ -1,11 +1,17 @@
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from audit import merkle, selectors, streaming
@@ -16,6 +22,7 @@ from audit.models import AuditCheckpoint, AuditEvent, AuditSink
 from audit.verification import verify_organization_log
 from config.api_errors import ERROR_RESPONSES
 from keys.providers import KeyUnavailable
+from rbac.fields import ReceivesEveryGuardedField, withheld_changes
 from tokens.scopes import token_scopes
 
 # Response bodies of the views below that build their answer by hand, for the schema (D8).
@@ -50,20 +57,38 @@ PROOF = inline_serializer(
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
+    """An event as people read it. Z7: the values of changed fields this reader may not
+    receive are left out of ``changes`` and named in ``withheld`` (such an event's ``hmac``
+    then covers values the reader does not have; ``/audit/verify/`` checks the chain)."""
+
     hmac = serializers.SerializerMethodField()
+    changes = serializers.SerializerMethodField()
+    withheld = serializers.SerializerMethodField()
 
     class Meta:
         model = AuditEvent
-        # The canonical event as people read it: the organisation is the URL's, and the key
-        # version is chain internals.
+        # The canonical event: the organisation is the URL's, and the key version is chain
+        # internals.
         fields = [
             *(name for name in EVENT_FIELDS if name not in {"organization", "key_version"}),
             "hmac",
+            "withheld",
         ]
         read_only_fields = fields
 
     def get_hmac(self, event: AuditEvent) -> str:
         return bytes(event.hmac).hex()
+
+    def _withheld(self, event: AuditEvent) -> frozenset[str]:
+        return withheld_changes(self.context["request"], event.entity_type)
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_changes(self, event: AuditEvent) -> dict:
+        withheld = self._withheld(event)
+        return {name: change for name, change in event.changes.items() if name not in withheld}
+
+    def get_withheld(self, event: AuditEvent) -> list[str]:
+        return sorted(self._withheld(event) & event.changes.keys())
 
 
 class EventPagination(CursorPagination):
@@ -192,6 +217,7 @@ class AuditExportAPI(APIView):
 
     required_permission = "audit_log.export"
     required_scopes = token_scopes(write="audit_log:export")
+    permission_classes = [*api_settings.DEFAULT_PERMISSION_CLASSES, ReceivesEveryGuardedField]
 
     @extend_schema(
         request=ExportRequestSerializer,
@@ -266,6 +292,8 @@ class AuditSinkListAPI(ListAPIView):
     pagination_class = SinkPagination
     required_permission = "audit_log.manage"
     required_scopes = token_scopes(read="audit_sinks:read", write="audit_sinks:write")
+    # A new sink receives every event from now on, whole.
+    permission_classes = [*api_settings.DEFAULT_PERMISSION_CLASSES, ReceivesEveryGuardedField]
 
     def get_queryset(self):
         return streaming.sinks()

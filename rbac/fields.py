@@ -9,19 +9,26 @@ or margins. The role decides first (``bill_rate.view``, ``pay_rate.view``, ``mar
 role says, so a custom role given too much still cannot leak them there.
 
 The rules are named after the fields they guard (``FIELD_PERMISSIONS``). A field of another
-name that holds the same kind of value is guarded under a rule by its serializer:
-``guarded_fields = {"amount": "pay_rate"}`` on ``TimesheetSerializer`` (a timesheet's amount
-is pay), which leaves an expense's ``amount`` alone. Such a serializer may also list fields a
-member still receives on their own rows (``own_rows_reveal``): a staff member sees what they
-are paid without seeing anyone else's pay, and the client portal withholds them regardless.
+name that holds the same kind of value is declared by its model: ``guarded_fields =
+{"amount": "pay_rate"}`` on ``Timesheet`` (a timesheet's amount is pay), which leaves an
+expense's ``amount`` alone. The same rules drop those fields' values from the changes of
+audit events read through the API (``withheld_changes``), and only a member who receives every
+guarded field may take the whole log out of the system (``ReceivesEveryGuardedField``).
+A serializer may also list fields a member still receives on their own rows
+(``own_rows_reveal``): a staff member sees what they are paid without seeing anyone else's
+pay, and the client portal withholds them regardless.
 """
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Model
 from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 
+from audit.services import audit_event_record_durably
 from rbac.access import membership_has
 
 # Field name (as models and serializers spell it) -> the permission needed to receive it.
@@ -50,6 +57,18 @@ def withheld_fields(membership, *, client_portal: bool) -> frozenset[str]:
     return frozenset(withheld)
 
 
+def field_rules(model: type[Model] | None) -> dict[str, str]:
+    """Field name -> the rule guarding it on records of ``model``: the fields named after
+    their rule, and those the model declares in ``guarded_fields``."""
+    declared: dict[str, str] = getattr(model, "guarded_fields", {})
+    unknown = set(declared.values()) - set(FIELD_PERMISSIONS)
+    if unknown:
+        raise ImproperlyConfigured(
+            f"{model.__name__}.guarded_fields names no rule of rbac.fields: {sorted(unknown)}"
+        )
+    return {name: name for name in FIELD_PERMISSIONS} | declared
+
+
 def withheld_for_request(request) -> frozenset[str]:
     cached = getattr(request, "_withheld_fields", None)
     if cached is None:
@@ -73,30 +92,67 @@ def receives(request, rule: str, *, own_row: bool = False) -> bool:
     return own_row and rule not in _site_withheld(request)
 
 
+def withheld_changes(request, entity_type: str) -> frozenset[str]:
+    """The changed fields whose values an audit event about an ``entity_type`` record
+    (``app_label.model``) does not show this reader. The raw log is read by auditors, not by
+    a record's owner, so no own row reveals anything here."""
+    withheld = withheld_for_request(request)
+    if not withheld:
+        return frozenset()
+    try:
+        model = apps.get_model(entity_type)
+    except (LookupError, ValueError):  # an event about no model (a sign-in, an export)
+        model = None
+    return frozenset(name for name, rule in field_rules(model).items() if rule in withheld)
+
+
+class ReceivesEveryGuardedField(BasePermission):
+    """For DRF views whose writes send the whole audit log out of the system (an export, a
+    new stream sink): events keep every changed value, pay and margins included, and a
+    verifiable copy cannot leave any out, so only a member who receives every guarded field
+    may ask for one; an admin who may not see pay cannot read it out through the log. A
+    refusal is audited like a declared permission's (``access.denied``)."""
+
+    message = (
+        "The whole audit log holds pay rates, bill rates, margins and internal notes; taking "
+        "it out needs a role that may see all of them."
+    )
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in SAFE_METHODS or not withheld_for_request(request):
+            return True
+        audit_event_record_durably(
+            request,
+            action="access.denied",
+            entity_type="audit_log",
+            changes={
+                "path": [None, request.path],
+                "method": [None, request.method],
+                "permission": [
+                    None,
+                    " and ".join(
+                        sorted(FIELD_PERMISSIONS[n] for n in withheld_for_request(request))
+                    ),
+                ],
+            },
+        )
+        return False
+
+
 class FieldSeparationMixin:
     """For DRF serializers: removes the fields the requesting member may not receive, so they
     are absent from the response, not blanked. Needs ``request`` in the context; without
     one every guarded field is withheld (fail closed).
 
-    ``guarded_fields`` maps a serializer field to the rule (a ``FIELD_PERMISSIONS`` name)
-    guarding it, besides the fields named after their rule. ``own_rows_reveal`` lists guarded
+    The guarded fields are the model's (``field_rules``). ``own_rows_reveal`` lists guarded
     fields still sent on rows whose ``member`` is the requester, when only their role (not
     the site) withholds them."""
 
-    guarded_fields: dict[str, str] = {}
     own_rows_reveal: frozenset[str] = frozenset()
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        unknown = set(cls.guarded_fields.values()) - set(FIELD_PERMISSIONS)
-        if unknown:
-            raise ImproperlyConfigured(
-                f"{cls.__name__}.guarded_fields names no rule of rbac.fields: {sorted(unknown)}"
-            )
 
     def _rules(self) -> dict[str, str]:
         """Serializer field -> the rule guarding it."""
-        return {name: name for name in FIELD_PERMISSIONS} | self.guarded_fields
+        return field_rules(self.Meta.model)
 
     def _separation(self) -> tuple[set[str], set[str]]:
         """The fields withheld on every row, and those withheld on other members' rows only."""

@@ -157,9 +157,8 @@ class ExpenseSerializer(MemberRecordSerializer):
 
 
 class TimesheetSerializer(FieldSeparationMixin, MemberRecordSerializer):
-    # A timesheet's amount is pay (Z7): for members who see pay rates, and for the member
-    # themselves on their own timesheets; never on the client portal.
-    guarded_fields = {"amount": "pay_rate"}
+    # A timesheet's amount is pay (Z7, ``Timesheet.guarded_fields``): for members who see pay
+    # rates, and for the member themselves on their own timesheets; never on the client portal.
     own_rows_reveal = frozenset({"amount"})
 
     class Meta:

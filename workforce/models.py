@@ -328,12 +328,14 @@ class Expense(Approvable):
 class Timesheet(Approvable):
     """Payroll-like: approved through a multi-step chain (Z6)."""
 
+    # Z7: a timesheet's amount is pay, guarded wherever it leaves the system (its serializers,
+    # pages, and the changes in its audit events) by the ``pay_rate`` rule (rbac.fields).
+    guarded_fields = {"amount": "pay_rate"}
     period_start = models.DateField()
     period_end = models.DateField()
     hours = models.DecimalField(
         max_digits=7, decimal_places=2, validators=[MinValueValidator(ZERO)]
     )
-    # Pay (Z7): guarded by ``pay_rate.view`` in ``TimesheetSerializer``.
     amount = models.DecimalField(**MONEY)
     # The client whose shifts the hours were worked on, when they all were for one; its
     # contacts see the timesheet and confirm the hours (Z6's first step).

@@ -142,8 +142,8 @@ TIMESHEET_FIELDS = [
 DOCUMENT_FIELDS = ["member", "department", "title", "expires_on", "internal_notes"]
 # L1: what an expense or a timesheet is worth. Every create, update and approval decision
 # about one names these in its event, changed or not, so any event read alone says what was
-# submitted, changed or approved. Pay in the log is fine: only audit_log.view reads it, and
-# neither staff nor client contacts hold that.
+# submitted, changed or approved. A timesheet's amount is pay: the audit API leaves it out
+# for readers who may not see pay (rbac.fields.withheld_changes).
 AUDITED_AMOUNTS: dict[type[Model], tuple[str, ...]] = {
     Expense: ("amount",),
     Timesheet: ("hours", "amount"),

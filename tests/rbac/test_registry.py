@@ -30,7 +30,7 @@ EXPECTED = {
     "session.manage": {OWNER, ADMIN},
     "organization.manage": {OWNER},
     "audit_log.view": {OWNER, ADMIN, AUDITOR},
-    "audit_log.export": {OWNER, ADMIN, AUDITOR},
+    "audit_log.export": {OWNER, AUDITOR},
     "audit_log.manage": {OWNER, ADMIN},
     # Z2: approvals and pay are operational, not administrative.
     "timesheet.approve": {OWNER, MANAGER},
