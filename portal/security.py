@@ -35,7 +35,12 @@ from rbac.access import membership_has
 from rbac.permissions import requires
 from tenants import ip_allowlist
 from tenants.api import IpAllowlistEntrySerializer
-from tenants.models import IpAllowlistEntry, SecurityPolicy
+from tenants.models import (
+    MAX_ABSOLUTE_TIMEOUT_HOURS,
+    IpAllowlistEntry,
+    SecurityPolicy,
+    max_idle_timeout_minutes,
+)
 from tenants.services import security_policy_update
 from tokens.api import ApiTokenSerializer
 from tokens.models import ApiToken
@@ -43,11 +48,6 @@ from tokens.scopes import SCOPES
 from tokens.selectors import access_api_token, api_tokens_visible_to
 from tokens.services.api_tokens import api_token_create, api_token_revoke
 
-# The session cookie ends a session left idle this long whatever the policy says
-# (SESSION_COOKIE_AGE), so a longer idle limit would promise something that never happens.
-MAX_IDLE_MINUTES = settings.SESSION_COOKIE_AGE // 60
-# A month: longer is almost certainly a typo, and a stolen session would live as long.
-MAX_ABSOLUTE_HOURS = 30 * 24
 # The newest tokens; the API pages through all of them.
 TOKENS_SHOWN = 100
 NEW_TOKEN_DAYS = 30
@@ -86,11 +86,12 @@ class SecondFactorPolicyForm(forms.Form):
 
 
 class SessionTimeoutsForm(forms.Form):
+    # The bounds are the policy's own (SecurityPolicy.clean); here they label the inputs.
     idle_timeout_minutes = forms.IntegerField(
-        label="Idle timeout (minutes)", min_value=1, max_value=MAX_IDLE_MINUTES
+        label="Idle timeout (minutes)", min_value=1, max_value=max_idle_timeout_minutes()
     )
     absolute_timeout_hours = forms.IntegerField(
-        label="Absolute timeout (hours)", min_value=1, max_value=MAX_ABSOLUTE_HOURS
+        label="Absolute timeout (hours)", min_value=1, max_value=MAX_ABSOLUTE_TIMEOUT_HOURS
     )
 
 

@@ -1,6 +1,7 @@
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -169,6 +170,17 @@ class Membership(TenantModel):
         return f"{self.user_id} in {self.organization_id} as {self.role}"
 
 
+# A month: a longer absolute session timeout is almost certainly a typo, and a stolen session
+# would live as long.
+MAX_ABSOLUTE_TIMEOUT_HOURS = 30 * 24
+
+
+def max_idle_timeout_minutes() -> int:
+    """The session cookie ends a session left idle this long whatever the policy says
+    (SESSION_COOKIE_AGE), so a longer idle limit would promise something that never happens."""
+    return settings.SESSION_COOKIE_AGE // 60
+
+
 class SecurityPolicy(TenantModel):
     """An organisation's sign-in and session rules (A4, A9). One row per organisation,
     created with it; changed only through ``tenants.services.security_policy_update``, which
@@ -211,6 +223,17 @@ class SecurityPolicy(TenantModel):
 
     def __str__(self) -> str:
         return f"security policy of {self.organization_id}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.idle_timeout_minutes > max_idle_timeout_minutes():
+            errors["idle_timeout_minutes"] = (
+                f"At most {max_idle_timeout_minutes()} minutes: sessions idle that long end anyway."
+            )
+        if self.absolute_timeout_hours > MAX_ABSOLUTE_TIMEOUT_HOURS:
+            errors["absolute_timeout_hours"] = f"At most {MAX_ABSOLUTE_TIMEOUT_HOURS} hours."
+        if errors:
+            raise ValidationError(errors)
 
 
 class NetworkField(models.Field):

@@ -16,10 +16,14 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from portal.security import MAX_ABSOLUTE_HOURS, MAX_IDLE_MINUTES
 from tenants.context import tenant_context
 from tenants.ip_allowlist import EntryInput, ip_allowlist_replace
-from tenants.models import IpAllowlistEntry, SecurityPolicy
+from tenants.models import (
+    MAX_ABSOLUTE_TIMEOUT_HOURS,
+    IpAllowlistEntry,
+    SecurityPolicy,
+    max_idle_timeout_minutes,
+)
 from tenants.services import security_policy_update
 from tests.factories import make_membership, make_organization, make_user
 from tests.portal.conftest import assert_csp_clean
@@ -204,12 +208,12 @@ def test_A9_saving_unchanged_timeouts_records_nothing(world):
     [
         ({"idle_timeout_minutes": 0, "absolute_timeout_hours": 12}, "greater than or equal to 1"),
         (
-            {"idle_timeout_minutes": MAX_IDLE_MINUTES + 1, "absolute_timeout_hours": 12},
-            f"less than or equal to {MAX_IDLE_MINUTES}",
+            {"idle_timeout_minutes": max_idle_timeout_minutes() + 1, "absolute_timeout_hours": 12},
+            f"less than or equal to {max_idle_timeout_minutes()}",
         ),
         (
-            {"idle_timeout_minutes": 30, "absolute_timeout_hours": MAX_ABSOLUTE_HOURS + 1},
-            f"less than or equal to {MAX_ABSOLUTE_HOURS}",
+            {"idle_timeout_minutes": 30, "absolute_timeout_hours": MAX_ABSOLUTE_TIMEOUT_HOURS + 1},
+            f"less than or equal to {MAX_ABSOLUTE_TIMEOUT_HOURS}",
         ),
         ({"idle_timeout_minutes": "ten", "absolute_timeout_hours": 12}, "Enter a whole number"),
         ({"idle_timeout_minutes": 99999999999999, "absolute_timeout_hours": 12}, "less than"),

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from tenants.context import tenant_context
-from tenants.models import SecurityPolicy
+from tenants.models import MAX_ABSOLUTE_TIMEOUT_HOURS, SecurityPolicy, max_idle_timeout_minutes
 from tenants.services import security_policy_update
 
 pytestmark = pytest.mark.django_db
@@ -44,10 +44,21 @@ def test_A4_grace_period_extension_needs_a_reason_and_is_recorded(org_a):
 
 @pytest.mark.parametrize(
     "changes",
-    [{"idle_timeout_minutes": 0}, {"second_factor_required": "sometimes"}, {"colour": "red"}],
+    [
+        {"idle_timeout_minutes": 0},
+        # Longer than the session cookie lives, or than a month: the service's bounds, not
+        # only the page's.
+        {"idle_timeout_minutes": max_idle_timeout_minutes() + 1},
+        {"absolute_timeout_hours": MAX_ABSOLUTE_TIMEOUT_HOURS + 1},
+        {"idle_timeout_minutes": 15, "absolute_timeout_hours": 10**6},
+        {"second_factor_required": "sometimes"},
+        {"colour": "red"},
+    ],
 )
 def test_A9_invalid_policy_changes_are_refused_whole(org_a, changes):
     with tenant_context(org_a):
         with pytest.raises(ValidationError):
             security_policy_update(**changes)
         assert not AuditEvent.objects.filter(action="security_policy.updated").exists()
+        policy = SecurityPolicy.objects.get()
+    assert (policy.idle_timeout_minutes, policy.absolute_timeout_hours) == (30, 12)
