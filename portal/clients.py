@@ -27,8 +27,8 @@ from portal.timeline import record_timeline
 from portal.views import record_fields
 from rbac.access import membership_has
 from rbac.fields import withheld_fields, withheld_for_request
-from rbac.grants import client_contacts
 from rbac.permissions import requires
+from tenants.models import Membership
 from workforce import selectors, services
 from workforce.api import ClientSerializer
 from workforce.models import Client
@@ -123,7 +123,10 @@ def client_detail(request, org_slug: str, record_id: int):
             "fields": record_fields(serializer),
             "record_id": client.pk,
             # D6: the contacts who use the client portal, by name and email only.
-            "contacts": client_contacts().filter(client=client),
+            "contacts": Membership.objects.active()
+            .filter(client=client)
+            .select_related("user")
+            .order_by("user__full_name", "user__email", "id"),
             "sites": _sites_with_shifts(request, client),
             "delete": delete_action(request, "clients", client),
             "timeline": timeline,

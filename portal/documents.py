@@ -52,6 +52,8 @@ from workforce.models import Document, IssuedDocument
 # Lists show this many rows; the API pages through all of them.
 DOCUMENTS_SHOWN = 100
 ISSUED_SHOWN = 50
+# Client contacts and board guests offered as you type an email on a document's page.
+SUGGESTIONS_SHOWN = 50
 
 DOCUMENTS = Module(
     "document",
@@ -157,24 +159,30 @@ class DocumentForm(forms.Form):
 
 
 class ShareForm(forms.Form):
-    """One client contact the document is not shared with yet (Z9)."""
+    """Shares the document with one active member, named by email (Z9): in an organisation of
+    thousands a list of everyone would be unusable, so the page suggests its client contacts
+    and board guests (``grants.share_suggestions``) and takes any member's address."""
 
-    contact = forms.ModelChoiceField(
-        label="Client contact",
-        queryset=None,
-        to_field_name="user_id",
-        empty_label=None,
+    email = forms.EmailField(
+        label="Member's email",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"list": "share-suggestions", "autocomplete": "off"}),
     )
 
     def __init__(self, data=None, *, document: Document):
         super().__init__(data)
-        contact = self.fields["contact"]
-        contact.queryset = grants.client_contacts().exclude(
-            user_id__in=grants.document_grants(document).values("user_id")
-        )
-        contact.label_from_instance = lambda member: (
-            f"{member.user.full_name or member.user.email} ({member.client.name})"
-        )
+        self.document = document
+
+    def clean_email(self) -> Membership:
+        member = grants.active_member(self.cleaned_data["email"])
+        if member is None:
+            raise forms.ValidationError(
+                "No active member of this organisation has that email address. Invite them "
+                "from People first."
+            )
+        if grants.document_grants(self.document).filter(user_id=member.user_id).exists():
+            raise forms.ValidationError("The document is already shared with them.")
+        return member
 
 
 # --- web portal -----------------------------------------------------------------------------
@@ -241,8 +249,9 @@ def _detail_page(
     if grants.can(membership, "document.update", document):
         shared = list(grants.document_grants(document))
         share_form = share_form or ShareForm(document=document)
+        suggestions = list(grants.share_suggestions(document)[:SUGGESTIONS_SHOWN])
     else:
-        share_form = None
+        share_form = suggestions = None
     return render(
         request,
         "portal/documents_detail.html",
@@ -256,6 +265,7 @@ def _detail_page(
             "expiry": expiry_state(document.expires_on, timezone.localdate()),
             "shared": shared,
             "share_form": share_form,
+            "suggestions": suggestions,
             "timeline": timeline,
             "timeline_truncated": truncated,
         },
@@ -276,18 +286,19 @@ def document_share(request, org_slug: str, record_id: int):
     document = grants.access_document_for(request.membership, "document.update", record_id)
     form = ShareForm(request.POST, document=document)
     if form.is_valid():
-        contact = form.cleaned_data["contact"]
+        member = form.cleaned_data["email"]
         try:
             grants.document_share(
-                document=document, user=contact.user, granted_by=request.membership
+                document=document, user=member.user, granted_by=request.membership
             )
         except ValidationError as error:
             show_service_errors(form, error)
         else:
+            where = "on the client portal" if member.client_id else "on the web portal"
             messages.success(
                 request,
-                f"“{document.title}” is shared with {contact.user.full_name or contact.user.email}."
-                " They see it under Documents on the client portal.",
+                f"“{document.title}” is shared with {member.user.full_name or member.user.email}."
+                f" They see it under Documents {where}.",
             )
             return redirect("document-detail", org_slug=org_slug, record_id=record_id)
     return _detail_page(request, record_id, share_form=form, status=400)

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
 from accounts.models import User
 from audit.services import audit_event_record
 from rbac.access import membership_has
-from rbac.registry import ALL, SCOPED_MODULES
+from rbac.registry import ALL, BOARD_GUEST, SCOPED_MODULES
 from rbac.scopes import scope_of, visible
 from tenants.models import Membership
 from workforce.models import Document, DocumentGrant
@@ -92,13 +92,26 @@ def access_document_grant(document: Document, user_id: int) -> DocumentGrant:
     return get_object_or_404(document_grants(document), user_id=user_id)
 
 
-def client_contacts() -> QuerySet[Membership]:
-    """The active members acting for a client: whom a document's page offers to share it with."""
+def share_suggestions(document: Document) -> QuerySet[Membership]:
+    """Whom a document's page suggests sharing it with: the active client contacts and board
+    guests it is not shared with yet (their roles see documents only one by one). Anyone else
+    who is an active member is named by email."""
     return (
         Membership.objects.active()
-        .filter(client__isnull=False)
+        .filter(Q(client__isnull=False) | Q(role=BOARD_GUEST))
+        .exclude(user_id__in=document_grants(document).values("user_id"))
         .select_related("user", "client")
         .order_by("user__full_name", "user__email", "id")
+    )
+
+
+def active_member(email: str) -> Membership | None:
+    """The active membership of the current organisation whose user has this email."""
+    return (
+        Membership.objects.active()
+        .select_related("user", "client")
+        .filter(user__email__iexact=email.strip())
+        .first()
     )
 
 
