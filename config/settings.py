@@ -117,6 +117,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.serving_site",
             ],
+            "builtins": ["config.template_filters"],
         },
     },
 ]
