@@ -69,10 +69,24 @@ def _arrival_status(shift: Shift, clock_in_at: datetime) -> str:
     return Attendance.Status.LATE if late else Attendance.Status.ON_TIME
 
 
-@transaction.atomic
-def attendance_clock_in(*, shift: Shift, member: Membership) -> Attendance:
-    """Clocks ``member`` in to their ``shift`` now: on time, or late after ``LATE_AFTER``."""
+def _punch_time(at: datetime | None, what: str) -> datetime:
+    """When a clock-in or clock-out happened: now, or ``at`` for a punch recorded earlier and
+    entered later (a clocking terminal's upload, the demo's past month), never in the future."""
     now = timezone.now()
+    if at is None:
+        return now
+    if at > now:
+        raise ValidationError(f"A {what} cannot be in the future.")
+    return at
+
+
+@transaction.atomic
+def attendance_clock_in(
+    *, shift: Shift, member: Membership, at: datetime | None = None
+) -> Attendance:
+    """Clocks ``member`` in to their ``shift`` now (or ``at``, see ``_punch_time``): on time,
+    or late after ``LATE_AFTER``."""
+    clocked_at = _punch_time(at, "clock-in")
     # Serialises clock-ins to one shift, so a double submission finds the first one.
     shift = Shift.objects.select_for_update(of=("self",)).get(pk=shift.pk)
     if shift.member_id != member.pk:
@@ -85,12 +99,12 @@ def attendance_clock_in(*, shift: Shift, member: Membership) -> Attendance:
     if existing is not None:
         raise ValidationError("This shift was marked missed; ask your manager to correct it.")
     opens = shift.starts_at - CLOCK_IN_OPENS_BEFORE_START
-    if now < opens:
+    if clocked_at < opens:
         raise ValidationError(
             f"Clock-in opens at {_local(opens)}, {int(CLOCK_IN_OPENS_BEFORE_START.seconds / 60)}"
             " minutes before the shift starts."
         )
-    if now >= shift.ends_at:
+    if clocked_at >= shift.ends_at:
         raise ValidationError(f"This shift ended at {_local(shift.ends_at)}; clock-in is closed.")
     return member_record_create(
         Attendance,
@@ -98,14 +112,17 @@ def attendance_clock_in(*, shift: Shift, member: Membership) -> Attendance:
         member=member,
         action="attendance.clocked_in",
         shift=shift,
-        clock_in_at=now,
-        status=_arrival_status(shift, now),
+        clock_in_at=clocked_at,
+        status=_arrival_status(shift, clocked_at),
     )
 
 
 @transaction.atomic
-def attendance_clock_out(*, shift: Shift, member: Membership) -> Attendance:
-    now = timezone.now()
+def attendance_clock_out(
+    *, shift: Shift, member: Membership, at: datetime | None = None
+) -> Attendance:
+    """Clocks ``member`` out of their ``shift`` now (or ``at``, see ``_punch_time``)."""
+    clocked_at = _punch_time(at, "clock-out")
     attendance = (
         Attendance.objects.select_for_update(of=("self",))
         .filter(shift=shift, member=member, clock_in_at__isnull=False)
@@ -117,11 +134,11 @@ def attendance_clock_out(*, shift: Shift, member: Membership) -> Attendance:
         raise ValidationError(
             f"You already clocked out of this shift at {_local(attendance.clock_out_at)}."
         )
-    if now <= attendance.clock_in_at:
+    if clocked_at <= attendance.clock_in_at:
         raise ValidationError("Clock-out must come after clock-in.")
     before = snapshot(attendance, ATTENDANCE_FIELDS)
-    attendance.clock_out_at = now
-    attendance.updated_at = now
+    attendance.clock_out_at = clocked_at
+    attendance.updated_at = timezone.now()
     attendance.save(update_fields=["clock_out_at", "updated_at"])
     audit_event_record(
         action="attendance.clocked_out",

@@ -125,6 +125,38 @@ def test_D2_clock_out_before_clock_in_and_twice_are_refused(world, soon):
     assert "already clocked out" in again.json()["non_field_errors"][0]
 
 
+def test_D2_a_punch_entered_later_keeps_its_own_time_and_rules(world, soon):
+    """A clocking terminal's punches uploaded after the shift (and the demo's past month):
+    recorded at their own times, late worked out from them, the same windows applied."""
+    shift = shift_at(world, soon)
+    member = world.members["staff"]
+    with _at(soon + timedelta(hours=9)), tenant_context(world.org):
+        with pytest.raises(ValidationError, match="opens at"):
+            timekeeping.attendance_clock_in(
+                shift=shift, member=member, at=soon - timedelta(minutes=31)
+            )
+        with pytest.raises(ValidationError, match="cannot be in the future"):
+            timekeeping.attendance_clock_in(
+                shift=shift, member=member, at=soon + timedelta(hours=10)
+            )
+        clocked_in = timekeeping.attendance_clock_in(
+            shift=shift, member=member, at=soon + timedelta(minutes=7)
+        )
+        with pytest.raises(ValidationError, match="must come after clock-in"):
+            timekeeping.attendance_clock_out(shift=shift, member=member, at=soon)
+        clocked_out = timekeeping.attendance_clock_out(
+            shift=shift, member=member, at=soon + timedelta(hours=8, minutes=3)
+        )
+        event = AuditEvent.objects.get(action="attendance.clocked_out")
+    assert (clocked_in.clock_in_at, clocked_in.status) == (
+        soon + timedelta(minutes=7),
+        Attendance.Status.LATE,
+    )
+    assert clocked_out.clock_out_at == soon + timedelta(hours=8, minutes=3)
+    assert clocked_out.updated_at == soon + timedelta(hours=9)  # when it was entered
+    assert event.changes["clock_out_at"][0] is None and event.changes["clock_out_at"][1]
+
+
 def test_D2_nobody_clocks_in_to_someone_elses_shift(world, soon):
     """Another staff member's shift, and even a shift a manager can see, are 404s."""
     shift = shift_at(world, soon)

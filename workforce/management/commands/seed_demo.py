@@ -1,8 +1,11 @@
 """Demo data for exploring every portal (O2): never in production.
 
-Two organisations, each with a department tree, sites, designations, clients, 50 staff, one
-member per default role, a month of shifts around today, leave and timesheets, all written
-through the services (so the audit log reads like real use). Running it again resets the
+Two organisations, each with a department tree, sites, clients, 50 staff, one member per
+default role, a month of shifts around today with the attendance of its past half (on time,
+late, and a few missed), leave, timesheets built from that attendance, expenses, staff
+documents (some expired or expiring soon, one shared with the client contact and one with
+the board guest) and contracts, all written through the services (so the audit log reads like
+real use). Running it again resets the
 demo users' password and adds nothing twice (an organisation that exists is left alone)."""
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -20,6 +24,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import user_create
 from rbac.approvals import record_approve
+from rbac.grants import document_share
 from tenants.context import tenant_context
 from tenants.models import Membership, Organization
 from tenants.services import (
@@ -28,15 +33,24 @@ from tenants.services import (
     membership_create,
     organization_create,
 )
-from workforce.models import Department, Site
+from workforce.documents import issued_document_create
+from workforce.models import Department, IssuedDocument, Shift, Site
 from workforce.services import (
     client_create,
     department_create,
     department_set_head,
+    document_create,
+    expense_create,
     leave_request_create,
     shift_create,
     site_create,
-    timesheet_create,
+)
+from workforce.timekeeping import (
+    MISSED_LOOKBACK,
+    attendance_clock_in,
+    attendance_clock_out,
+    attendance_mark_missed,
+    timesheet_build,
 )
 
 DEMO_DOMAIN = "demo.palisade.invalid"
@@ -64,6 +78,17 @@ ORGANIZATIONS = {
     ),
 }
 ROLE_USERS = ("owner", "admin", "manager", "staff", "client", "auditor", "board_guest")
+# The licence every member of the organisation's staff must hold, with an expiry.
+LICENCES = {
+    "acme-security": "SIA door supervisor licence",
+    "brightside-care": "Enhanced DBS certificate",
+}
+EXPENSES = [
+    ("Taxi home after a late finish", Decimal("18.40")),
+    ("Mileage between sites, 42 miles", Decimal("18.90")),
+    ("Parking for the evening shift", Decimal("7.50")),
+    ("First aid kit restock", Decimal("23.15")),
+]
 
 
 class Command(BaseCommand):
@@ -118,7 +143,10 @@ class _Seeder:
             members = self._role_members(leaves, clients)
             staff = [members["staff"], *self._staff(leaves)]
             self._shifts(sites, clients, staff)
-            self._leave_and_timesheets(staff, members["manager"], clients)
+            self._attendance()
+            self._leave_and_timesheets(staff, members["manager"])
+            self._expenses(staff, members["owner"])
+            self._documents(staff, members)
         self.out.write(f"  {self.name}: {len(sites)} sites, {len(staff)} staff")
         return [(self.slug, role, Command._email(role, self.slug)) for role in ROLE_USERS]
 
@@ -189,9 +217,30 @@ class _Seeder:
                     client=clients[n % len(clients)],
                 )
 
-    def _leave_and_timesheets(
-        self, staff: list[Membership], manager: Membership, clients: list
-    ) -> None:
+    def _attendance(self) -> None:
+        """Clock-ins and clock-outs of every shift that has started, as the members' own
+        punches entered at their times: mostly on time, some late; a few shifts of the last
+        days nobody attended, which the missed-attendance check then marks."""
+        now = timezone.now()
+        started = Shift.objects.filter(starts_at__lte=now).select_related("member")
+        for shift in started.order_by("starts_at", "id"):
+            draw = self.random.random()
+            recent = shift.ends_at > now - MISSED_LOOKBACK
+            if draw < 0.05 and recent and shift.ends_at <= now:
+                continue  # missed
+            late = draw < 0.15
+            clock_in = shift.starts_at + timedelta(
+                minutes=self.random.randint(6, 25) if late else -self.random.randint(0, 12)
+            )
+            if clock_in > now:
+                continue  # about to start: not in yet
+            attendance_clock_in(shift=shift, member=shift.member, at=clock_in)
+            clock_out = shift.ends_at + timedelta(minutes=self.random.randint(0, 15))
+            if clock_out <= now:
+                attendance_clock_out(shift=shift, member=shift.member, at=clock_out)
+        attendance_mark_missed()
+
+    def _leave_and_timesheets(self, staff: list[Membership], manager: Membership) -> None:
         manager = Membership.objects.select_related("role_definition", "department").get(
             pk=manager.pk
         )
@@ -206,16 +255,62 @@ class _Seeder:
             )
             if n % 2 == 0:
                 record_approve(record=leave, approver=manager)
+        # The last fortnight's timesheets, made from the attendance above; each member's
+        # shifts are all for one client, so the demo client contact has hours to confirm.
         period_end = today - timedelta(days=1)
         period_start = period_end - timedelta(days=13)
-        for n, member in enumerate(staff[:20]):
-            hours = Decimal(8 * 7)
-            # For the clients in turn, so the demo client contact has hours to confirm.
-            timesheet_create(
-                member=member,
-                period_start=period_start,
-                period_end=period_end,
-                hours=hours,
-                amount=hours * self.pay_rate,
-                client=clients[n % len(clients)],
+        for member in staff[:20]:
+            try:
+                timesheet_build(member=member, period_start=period_start, period_end=period_end)
+            except ValidationError:
+                continue  # missed every shift of the fortnight: nothing to put on a timesheet
+
+    def _expenses(self, staff: list[Membership], owner: Membership) -> None:
+        """Some claims waiting for a decision, some already approved by the owner."""
+        owner = Membership.objects.select_related("role_definition", "department").get(pk=owner.pk)
+        for n, member in enumerate(staff[:12]):
+            description, amount = EXPENSES[n % len(EXPENSES)]
+            expense = expense_create(member=member, amount=amount, description=description)
+            if n % 3 == 0:
+                record_approve(record=expense, approver=owner)
+
+    def _documents(self, staff: list[Membership], members: dict[str, Membership]) -> None:
+        """Every staff member's licence, with expiries spread so that some have expired and
+        some expire within the month (the dashboard and the reminders show them); first aid
+        certificates for some; contracts for the first ten. The demo staff member's licence
+        is shared with the client contact, an annual report with the board guest."""
+        today = timezone.localdate()
+        licences = []
+        for n, member in enumerate(staff):
+            if n % 10 == 1:
+                expires_on = today - timedelta(days=3 + n % 20)
+            elif n % 10 in (2, 3):
+                expires_on = today + timedelta(days=4 + n % 25)
+            else:
+                expires_on = today + timedelta(days=90 + 13 * n)
+            licences.append(
+                document_create(
+                    member=member,
+                    title=LICENCES[self.slug],
+                    expires_on=expires_on,
+                    internal_notes="Renewal applied for." if n % 10 == 2 else "",
+                )
             )
+            if n % 3 == 0:
+                document_create(
+                    member=member,
+                    title="First aid at work certificate",
+                    expires_on=today + timedelta(days=200 + 7 * n),
+                )
+            if n < 10:
+                issued_document_create(
+                    member=member,
+                    kind=IssuedDocument.Kind.CONTRACT,
+                    title="Contract of employment",
+                    body=f"This contract sets out the terms of your employment with {self.name}: "
+                    "hours as rostered, pay at the rates on each shift, 28 days of leave a year.",
+                )
+        owner = members["owner"]
+        report = document_create(member=owner, title=f"{self.name}: annual report {today.year}")
+        document_share(document=licences[0], user=members["client"].user, granted_by=owner)
+        document_share(document=report, user=members["board_guest"].user, granted_by=owner)
