@@ -27,9 +27,9 @@ ROLES = ("owner", "admin", "manager", "staff", "client", "auditor", "board_guest
 PAGES_PER_ROLE = 80
 HREF = re.compile(r'href="([^"#]+)"')
 NAV = re.compile(r'<nav class="orgnav".*?</nav>', re.DOTALL)
-# Roles whose pages link to record pages (admins run people, roles and settings; the demo
-# shares no document with the board guest; the client portal has no record pages).
-ROLES_WITH_RECORDS = ("owner", "manager", "staff", "auditor")
+# Roles whose pages link to record pages (admins run people, roles and settings; the client
+# portal has no record pages; the board guest opens the report shared with them).
+ROLES_WITH_RECORDS = ("owner", "manager", "staff", "auditor", "board_guest")
 RECORD_PAGE = re.compile(r"/\d+/$")
 
 
