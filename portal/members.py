@@ -14,7 +14,7 @@ from django.urls import path
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods
 
-from config.forms import show_service_errors
+from config.forms import DateTimeLocalInput, show_service_errors
 from portal.records import display
 from portal.timeline import record_timeline
 from portal.views import record_fields
@@ -122,17 +122,10 @@ def member_detail(request, org_slug: str, membership_id: int):
 # --- attendance corrections (D2) ------------------------------------------------------------
 
 
-class DateTimeInput(forms.DateTimeInput):
-    input_type = "datetime-local"
-
-    def __init__(self):
-        super().__init__(format="%Y-%m-%dT%H:%M")
-
-
 class AttendanceCorrectionForm(forms.Form):
-    clock_in_at = forms.DateTimeField(label="Clocked in at", widget=DateTimeInput())
+    clock_in_at = forms.DateTimeField(label="Clocked in at", widget=DateTimeLocalInput())
     clock_out_at = forms.DateTimeField(
-        label="Clocked out at (empty if still at work)", required=False, widget=DateTimeInput()
+        label="Clocked out at (empty if still at work)", required=False, widget=DateTimeLocalInput()
     )
     reason = forms.CharField(
         label="Why the times are corrected",

@@ -70,20 +70,19 @@ def _decide_row(request, page: RecordPage, record) -> dict | None:
     return record_rows(request, module, [record])[0]
 
 
-def _attendance(request, shift: Shift) -> dict:
-    """D2: who clocked in to the shift, for members who see attendance (in their scope), with
-    a link to correct each row for those who may, except their own (Z6)."""
+def _shift_sections(request, shift: Shift) -> dict:
+    """D2: a Change link for members who may update shifts (``portal.shifts``), and who
+    clocked in to the shift, for members who see attendance (in their scope), with a link to
+    correct each row for those who may, except their own (Z6)."""
     membership = request.membership
-    if not membership_has(membership, "attendance.view"):
-        return {"attendance": None}
-    may_correct = membership_has(membership, "attendance.update")
-    rows = attendance_for(membership).filter(shift=shift)
-    return {
-        "attendance": [
+    sections = {"editable": membership_has(membership, "shift.update"), "attendance": None}
+    if membership_has(membership, "attendance.view"):
+        may_correct = membership_has(membership, "attendance.update")
+        sections["attendance"] = [
             {"row": row, "correctable": may_correct and row.member_id != membership.pk}
-            for row in rows
+            for row in attendance_for(membership).filter(shift=shift)
         ]
-    }
+    return sections
 
 
 def _department_title(department: Department) -> str:
@@ -107,7 +106,7 @@ PAGES: dict[str, RecordPage] = {
             ("rota", "Rota"),
             deleted="shifts",
             template="portal/shift_detail.html",
-            sections=_attendance,
+            sections=_shift_sections,
         ),
         RecordPage(
             "leave",

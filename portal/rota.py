@@ -16,6 +16,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
+from rbac.access import membership_has
 from rbac.fields import withheld_for_request
 from rbac.permissions import requires
 from workforce import selectors
@@ -102,6 +103,7 @@ def rota(request, org_slug: str):
         "this_week": week_label(week_start(None)),
         "rows": rota_rows(shifts[:ROTA_MAX_SHIFTS], monday, shift_pages),
         "truncated": len(shifts) > ROTA_MAX_SHIFTS,
+        "can_add": membership_has(request.membership, "shift.create"),
     }
     # htmx (the week picker) asks for the grid alone; without JavaScript the whole page.
     template = "portal/rota_grid.html" if request.headers.get("HX-Request") else "portal/rota.html"

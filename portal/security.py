@@ -29,6 +29,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from config import converters  # noqa: F401 - registers <id:>
+from config.forms import DateTimeLocalInput
 from config.network import client_ip
 from portal.records import display
 from rbac.access import membership_has
@@ -56,14 +57,6 @@ MAX_REASON_LENGTH = 1000
 STATUS_LABELS = dict(ApiToken.Status.choices)
 
 
-class DateTimeInput(forms.DateTimeInput):
-    input_type = "datetime-local"
-
-    def __init__(self):
-        # With seconds, so an unchanged value comes back equal and is not a change.
-        super().__init__(format="%Y-%m-%dT%H:%M:%S")
-
-
 # --- forms --------------------------------------------------------------------------------
 
 
@@ -75,7 +68,7 @@ class SecondFactorPolicyForm(forms.Form):
     second_factor_grace_until = forms.DateTimeField(
         label=f"Members without one may still work until (optional, {settings.TIME_ZONE})",
         required=False,
-        widget=DateTimeInput(),
+        widget=DateTimeLocalInput(),
     )
     reason = forms.CharField(
         label="Reason (needed to extend a grace period)",
@@ -145,7 +138,7 @@ class ApiTokenForm(forms.Form):
         required=False,  # none is the service's refusal, with its message
     )
     expires_at = forms.DateTimeField(
-        label=f"Expires at ({settings.TIME_ZONE})", widget=DateTimeInput()
+        label=f"Expires at ({settings.TIME_ZONE})", widget=DateTimeLocalInput()
     )
 
     def __init__(self, *args, max_days: int, **kwargs):

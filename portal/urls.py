@@ -16,6 +16,7 @@ from portal import (
     records,
     rota,
     security,
+    shifts,
     views,
 )
 from rbac.approvals import APPROVE, REJECT
@@ -67,6 +68,7 @@ page_patterns: list = [
     *documents.page_patterns,
     *members.page_patterns,
     *security.page_patterns,
+    *shifts.page_patterns,
     *(pattern for subject in DECISION_PATHS for pattern in _decision_patterns(subject)),
     path("deleted/", deleted.deleted_items, name="deleted-items"),
     # G6: a delete and a restore route per module, each declaring its subject's delete

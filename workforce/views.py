@@ -3,6 +3,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils.text import capfirst
 
+from rbac.access import membership_has
 from rbac.fields import withheld_for_request
 from rbac.permissions import requires
 from workforce import selectors
@@ -36,8 +37,12 @@ def _shift_page(request):
         {
             "organization": request.organization,
             "columns": [fields[name].label or capfirst(name.replace("_", " ")) for name in fields],
-            "rows": [[cell_text(row[name]) for name in fields] for row in serializer.data],
+            # (id, cells): the id links the row to the shift's page on the web portal.
+            "rows": [
+                (row["id"], [cell_text(row[name]) for name in fields]) for row in serializer.data
+            ],
             "page": page,
+            "can_add": membership_has(request.membership, "shift.create"),
         },
     )
 

@@ -73,7 +73,10 @@ def test_D2_a_manager_corrects_a_members_attendance_on_the_page(world, soon):
         page = form.content.decode()
         for label in ("Clocked in at", "Clocked out at (empty if still at work)", "Why the"):
             assert label in page
-        assert 'for="id_reason"' in page and f'value="{_local(attendance.clock_in_at)}"' in page
+        assert (
+            'for="id_reason"' in page
+            and f'value="{attendance.clock_in_at:%Y-%m-%dT%H:%M:%S}"' in page
+        )
         done = manager.post(
             _correct_url(attendance),
             {
