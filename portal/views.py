@@ -1,16 +1,21 @@
 from datetime import timedelta
 
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.text import capfirst
+from django.views.decorators.http import require_http_methods
 
+from config.forms import show_service_errors
 from portal.records import MODULES, decidable_by, display
 from rbac.access import membership_has
 from rbac.fields import withheld_for_request
 from rbac.permissions import public, requires, requires_any, signed_in_only
 from tenants.selectors import memberships_for_user
-from workforce import selectors
+from workforce import selectors, services
 from workforce.documents import expiring_soon
 from workforce.people import members_whose_profiles
 
@@ -108,12 +113,46 @@ def people(request, org_slug: str):
     )
 
 
-@requires("department.view")
+class DepartmentForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    parent = forms.ModelChoiceField(
+        label="Inside (its managers also see this one)",
+        queryset=None,
+        required=False,
+        empty_label="Nothing: a top-level department",
+    )
+
+    def __init__(self, data=None, *, departments):
+        super().__init__(data)
+        parent = self.fields["parent"]
+        parent.queryset = selectors.departments_list()
+        # The tree's order, each under its parent: "Ops / North".
+        names = {department.pk: department.name for department in departments}
+        parent.label_from_instance = lambda department: " / ".join(
+            names.get(int(pk), "?") for pk in department.path.strip("/").split("/")
+        )
+
+
+@requires({"GET": "department.view", "POST": "department.create"})
+@require_http_methods(["GET", "POST"])
 @login_required
 def departments(request, org_slug: str):
-    """The department tree (Z5), built from the materialised paths in one query."""
+    """The department tree (Z5), built from the materialised paths in one query, with a form
+    to add a department for members holding ``department.create`` (D1)."""
+    every = list(selectors.departments_list())
+    form = None
+    if membership_has(request.membership, "department.create"):
+        form = DepartmentForm(request.POST if request.method == "POST" else None, departments=every)
+    if request.method == "POST" and form.is_valid():
+        try:
+            department = services.department_create(**form.cleaned_data)
+        except ValidationError as error:
+            show_service_errors(form, error)
+        else:
+            messages.success(request, f"The department {department.name} is added.")
+            return redirect("departments", org_slug=org_slug)
     by_parent: dict[int | None, list] = {}
-    for department in selectors.departments_list():
+    for department in every:
         by_parent.setdefault(department.parent_id, []).append(department)
 
     def branch(parent_id):
@@ -125,5 +164,6 @@ def departments(request, org_slug: str):
     return render(
         request,
         "portal/departments.html",
-        {"organization": request.organization, "tree": branch(None)},
+        {"organization": request.organization, "tree": branch(None), "form": form},
+        status=400 if form is not None and form.errors else 200,
     )

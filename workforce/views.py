@@ -1,25 +1,64 @@
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.text import capfirst
+from django.views.decorators.http import require_http_methods
 
+from config.forms import show_service_errors
 from rbac.access import membership_has
 from rbac.fields import withheld_for_request
 from rbac.permissions import requires
-from workforce import selectors
+from workforce import selectors, services
 from workforce.api import ShiftSerializer
 from workforce.exports import cell_text
 
 SHIFTS_PER_PAGE = 50
 
 
-@requires("site.view")
+class SiteForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    address = forms.CharField(
+        label="Address (optional)",
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    department = forms.ModelChoiceField(
+        label="Department (its managers see the site's shifts)",
+        queryset=None,
+        required=False,
+        empty_label="None",
+    )
+
+    def __init__(self, data=None):
+        super().__init__(data)
+        self.fields["department"].queryset = selectors.departments_list()
+
+
+@requires({"GET": "site.view", "POST": "site.create"})
+@require_http_methods(["GET", "POST"])
 @login_required
 def site_list(request, org_slug: str):
+    """The sites, with a form to add one for members holding ``site.create`` (D1)."""
+    form = None
+    if membership_has(request.membership, "site.create"):
+        form = SiteForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            site = services.site_create(**form.cleaned_data)
+        except ValidationError as error:
+            show_service_errors(form, error)
+        else:
+            messages.success(request, f"The site {site.name} is added.")
+            return redirect("site-list", org_slug=org_slug)
     return render(
         request,
         "portal/site_list.html",
-        {"organization": request.organization, "sites": selectors.sites_list()},
+        {"organization": request.organization, "sites": selectors.sites_list(), "form": form},
+        status=400 if form is not None and form.errors else 200,
     )
 
 
