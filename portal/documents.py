@@ -46,7 +46,12 @@ from tenants.models import Membership
 from workforce import selectors, services
 from workforce.api import DocumentSerializer
 from workforce.api_domain import IssuedDocumentSerializer
-from workforce.documents import EXPIRING_WITHIN_DAYS, expiring_soon, issued_documents_for
+from workforce.documents import (
+    EXPIRING_WITHIN_DAYS,
+    expiring_soon,
+    issued_document_create,
+    issued_documents_for,
+)
 from workforce.models import Document, IssuedDocument
 
 # Lists show this many rows; the API pages through all of them.
@@ -134,6 +139,18 @@ class StatusFilter(forms.Form):
     status = forms.ChoiceField(label="Show", choices=STATUS_CHOICES, required=False)
 
 
+def _name(member: Membership) -> str:
+    return member.user.full_name or member.user.email
+
+
+def _members_in_scope(membership: Membership, module: str):
+    return (
+        selectors.members_in_scope(membership, module)
+        .select_related("user")
+        .order_by("user__full_name", "user__email", "id")
+    )
+
+
 class DocumentForm(forms.Form):
     """Files a document for a member in the creator's scope (themselves by default), as the
     API's ``DocumentInput``; internal notes only for members who may read them (Z7)."""
@@ -148,14 +165,25 @@ class DocumentForm(forms.Form):
     def __init__(self, data, *, membership: Membership, withheld: frozenset[str]):
         super().__init__(data, initial={"member": membership.pk})
         member = self.fields["member"]
-        member.queryset = (
-            selectors.members_in_scope(membership, "document")
-            .select_related("user")
-            .order_by("user__full_name", "user__email", "id")
-        )
-        member.label_from_instance = lambda other: other.user.full_name or other.user.email
+        member.queryset = _members_in_scope(membership, "document")
+        member.label_from_instance = _name
         if "internal_notes" in withheld:
             del self.fields["internal_notes"]
+
+
+class IssueForm(forms.Form):
+    """A contract or letter for a member in the issuer's scope (D4)."""
+
+    member = forms.ModelChoiceField(label="For", queryset=None)
+    kind = forms.ChoiceField(choices=IssuedDocument.Kind.choices)
+    title = forms.CharField(max_length=200)
+    body = forms.CharField(label="Text", max_length=20000, widget=forms.Textarea(attrs={"rows": 8}))
+
+    def __init__(self, data, *, membership: Membership):
+        super().__init__(data)
+        member = self.fields["member"]
+        member.queryset = _members_in_scope(membership, "issued_document")
+        member.label_from_instance = _name
 
 
 class ShareForm(forms.Form):
@@ -191,14 +219,12 @@ class ShareForm(forms.Form):
 @requires({"GET": "document.view", "POST": "document.create"})
 @login_required
 def documents(request, org_slug: str):
-    membership = request.membership
-    withheld = withheld_for_request(request)
     form = None
-    if membership_has(membership, "document.create"):
+    if membership_has(request.membership, "document.create"):
         form = DocumentForm(
             request.POST if request.method == "POST" else None,
-            membership=membership,
-            withheld=withheld,
+            membership=request.membership,
+            withheld=withheld_for_request(request),
         )
     if request.method == "POST" and form.is_valid():
         try:
@@ -208,18 +234,52 @@ def documents(request, org_slug: str):
         else:
             messages.success(request, f"The document “{document.title}” is filed.")
             return redirect("documents", org_slug=org_slug)
+    return _documents_page(request, form=form)
+
+
+@requires("issued_document.create")
+@require_POST
+@login_required
+def issued_document_new(request, org_slug: str):
+    """Issues a contract or letter to a member in the issuer's scope (D4), as the API's
+    ``IssuedDocumentInput``; the documents page shows the form."""
+    issue_form = IssueForm(request.POST, membership=request.membership)
+    if issue_form.is_valid():
+        try:
+            issued = issued_document_create(**issue_form.cleaned_data)
+        except ValidationError as error:
+            show_service_errors(issue_form, error)
+        else:
+            messages.success(
+                request,
+                f"“{issued.title}” is issued to {_name(issued.member)}. They read it under "
+                "Documents.",
+            )
+            return redirect("documents", org_slug=org_slug)
+    return _documents_page(request, issue_form=issue_form)
+
+
+def _documents_page(
+    request, *, form: DocumentForm | None = None, issue_form: IssueForm | None = None
+):
+    """The documents page; ``form`` and ``issue_form`` as submitted, with their errors."""
+    membership = request.membership
+    if form is None and membership_has(membership, "document.create"):
+        form = DocumentForm(None, membership=membership, withheld=withheld_for_request(request))
+    if issue_form is None and membership_has(membership, "issued_document.create"):
+        issue_form = IssueForm(None, membership=membership)
     # An unknown status is a 400 that says so, over the whole list.
     status_filter = StatusFilter(request.GET)
     status = ALL
     if status_filter.is_valid():
         status = status_filter.cleaned_data["status"] or ALL
     today = timezone.localdate()
-    rows, more = _document_rows(
-        request, _by_status(selectors.documents_for(membership, withheld), status, today), today
-    )
+    documents = selectors.documents_for(membership, withheld_for_request(request))
+    rows, more = _document_rows(request, _by_status(documents, status, today), today)
     issued = None
     if membership_has(membership, "issued_document.view"):
         issued = _issued_rows(membership)
+    errors = status_filter.errors or any(f is not None and f.errors for f in (form, issue_form))
     return render(
         request,
         "portal/documents.html",
@@ -232,9 +292,10 @@ def documents(request, org_slug: str):
             "status": status,
             "status_filter": status_filter,
             "form": form,
+            "issue_form": issue_form,
             "issued": issued,
         },
-        status=400 if status_filter.errors or (form is not None and form.errors) else 200,
+        status=400 if errors else 200,
     )
 
 
@@ -346,6 +407,7 @@ def client_documents(request, org_slug: str):
 
 page_patterns: list = [
     path("documents/", documents, name="documents"),
+    path("documents/issue/", issued_document_new, name="issued-document-new"),
     path("documents/<id:record_id>/", document_detail, name="document-detail"),
     path("documents/<id:record_id>/share/", document_share, name="document-share"),
     path(

@@ -25,7 +25,7 @@ from tests.factories import (
 )
 from tests.portal.conftest import assert_csp_clean
 from tests.workforce.conftest import NOTE
-from workforce.models import Document, DocumentGrant
+from workforce.models import Document, DocumentGrant, IssuedDocument
 from workforce.services import record_soft_delete
 
 pytestmark = pytest.mark.django_db
@@ -446,3 +446,59 @@ def test_D6_the_client_navigation_links_the_shared_documents(world):
     page = _client_host(world).get(LIST).content.decode()
     nav = re.search(r'<nav class="orgnav".*?</nav>', page, re.DOTALL).group(0)
     assert f'href="{LIST}" aria-current="page">Documents</a>' in nav
+
+
+# --- contracts and letters (D4) -------------------------------------------------------------
+
+ISSUE = f"{ORG}/documents/issue/"
+
+
+def _issued(world) -> list:
+    with tenant_context(world.org):
+        return list(IssuedDocument.objects.order_by("id"))
+
+
+def _contract(world, member: str = "staff", **overrides) -> dict:
+    return {
+        "member": world.members[member].pk,
+        "kind": "contract",
+        "title": "Contract of employment",
+        "body": "Hours as rostered.\n<script>alert(1)</script>",
+    } | overrides
+
+
+def test_D4_an_owner_issues_a_contract_and_its_member_reads_it(world):
+    owner = world.client("owner")
+    page = owner.get(LIST).content.decode()
+    assert "Issue a contract or letter" in page
+    response = owner.post(ISSUE, _contract(world), follow=True)
+    assert response.redirect_chain == [(LIST, 302)]
+    assert "is issued to" in response.content.decode()
+    [issued] = _issued(world)
+    assert (issued.member_id, issued.kind) == (world.members["staff"].pk, "contract")
+    with tenant_context(world.org):
+        assert AuditEvent.objects.filter(
+            action="issueddocument.created", entity_id=str(issued.pk)
+        ).exists()
+    staff_page = world.client("staff").get(LIST)
+    assert_csp_clean(staff_page)
+    text = staff_page.content.decode()
+    assert "Contract of employment" in text and "Issue a contract or letter" not in text
+    assert "<script>alert(1)</script>" not in text and "&lt;script&gt;" in text
+
+
+def test_D4_issuing_is_refused_outside_the_scope_to_staff_and_for_bad_input(world):
+    manager = world.client("manager")  # north: not south
+    for body, message in [
+        (_contract(world, "south_staff"), "Select a valid choice"),
+        (_contract(world, kind="memo"), "Select a valid choice"),
+        (_contract(world, title=""), "This field is required."),
+        (_contract(world, title="x" * 201), "at most 200 characters"),
+        (_contract(world, body=""), "This field is required."),
+    ]:
+        response = manager.post(ISSUE, body)
+        assert response.status_code == 400, body
+        assert message in response.content.decode(), body
+    assert world.client("staff").post(ISSUE, _contract(world)).status_code == 403
+    assert world.client("manager").get(ISSUE).status_code == 405
+    assert _issued(world) == []
