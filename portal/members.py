@@ -82,7 +82,9 @@ def member_detail(request, org_slug: str, membership_id: int):
     revealed = may_receive and profile.pk is not None and (own or request.method == "POST")
     if revealed and not own:
         people.staff_profile_sensitive_read_record(viewer=viewer, member=member)
-    timeline, truncated = record_timeline(request, member)
+    # The profile's changes are the member's history too.
+    parts = [profile] if profile.pk is not None else []
+    timeline, truncated = record_timeline(request, member, parts=parts)
     response = render(
         request,
         "portal/member_detail.html",
@@ -109,6 +111,7 @@ def member_detail(request, org_slug: str, membership_id: int):
             "sensitive": _sensitive_fields(profile) if revealed else None,
             "leave_balance": _leave_balance(viewer, member),
             "can_change_role": not own and membership_has(viewer, "user.manage"),
+            "can_change_profile": bool(people.profile_fields_settable_by(viewer, member)),
             "timeline": timeline,
             "timeline_truncated": truncated,
         },
@@ -117,6 +120,106 @@ def member_detail(request, org_slug: str, membership_id: int):
         # E3: the details stay out of the browser's and any proxy's cache.
         add_never_cache_headers(response)
     return response
+
+
+# --- a member's staff profile (D1, E3) -------------------------------------------------------
+
+
+class ProfileForm(forms.Form):
+    """The staff profile fields the editor may set (``people.profile_fields_settable_by``),
+    with the API's rules. Bank and national-insurance details are never shown in the form:
+    left empty they stay as they are, so changing a phone number reads no bank details."""
+
+    phone = forms.RegexField(
+        regex=r"^[0-9+()\-. ]*$",
+        max_length=40,
+        required=False,
+        error_messages={"invalid": "Use digits, spaces and + ( ) - . only."},
+    )
+    address = forms.CharField(
+        max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    designation = forms.ModelChoiceField(queryset=None, required=False, empty_label="None")
+    annual_leave_days = forms.DecimalField(
+        label="Days of paid leave a year",
+        min_value=0,
+        max_value=366,
+        max_digits=5,
+        decimal_places=1,
+    )
+    bank_account = forms.CharField(
+        label="Bank account (leave empty to keep the current one)", max_length=64, required=False
+    )
+    national_insurance = forms.CharField(
+        label="National insurance number (leave empty to keep the current one)",
+        max_length=20,
+        required=False,
+    )
+
+    def __init__(self, data, *, settable: frozenset[str], initial: dict):
+        super().__init__(data, initial=initial)
+        self.fields["designation"].queryset = people.designations_list()
+        for name in list(self.fields):
+            if name not in settable:
+                del self.fields[name]
+
+    def changes(self) -> dict:
+        """What differs from the profile; a sensitive field only when a value was typed."""
+        changes = {}
+        for name, value in self.cleaned_data.items():
+            if name in people.SENSITIVE_PROFILE_FIELDS:
+                if value:
+                    changes[name] = value
+            elif value != self.initial.get(name):
+                changes[name] = value
+        return changes
+
+
+@signed_in_only
+@require_http_methods(["GET", "POST"])
+@login_required
+def member_profile(request, org_slug: str, membership_id: int):
+    """Changes a staff profile: one's own contact and bank details; with ``user.manage``
+    anyone's contact details, designation and leave allowance (as the staff profile API,
+    declared the same way). A member the editor may not open is a 404; one whose profile they
+    may not change is a 403."""
+    editor = request.membership
+    member = people.access_profile_member(editor, membership_id)
+    settable = people.profile_fields_settable_by(editor, member)
+    if not settable:
+        raise PermissionDenied("You may not change this member's profile.")
+    profile = people.staff_profile_of(member)
+    initial = {
+        name: getattr(profile, name)
+        for name in (*people.CONTACT_FIELDS, *people.MANAGED_FIELDS)
+        if name in settable
+    }
+    form = ProfileForm(
+        request.POST if request.method == "POST" else None, settable=settable, initial=initial
+    )
+    if request.method == "POST" and form.is_valid():
+        changes = form.changes()
+        if not changes:
+            messages.info(request, "Nothing was changed.")
+            return redirect("member-detail", org_slug=org_slug, membership_id=member.pk)
+        try:
+            people.staff_profile_update(member=member, **changes)
+        except ValidationError as error:
+            show_service_errors(form, error)
+        else:
+            messages.success(request, f"The profile of {_name(member)} is saved.")
+            return redirect("member-detail", org_slug=org_slug, membership_id=member.pk)
+    return render(
+        request,
+        "portal/member_profile.html",
+        {
+            "organization": request.organization,
+            "member": member,
+            "title": _name(member),
+            "form": form,
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 # --- attendance corrections (D2) ------------------------------------------------------------
@@ -255,4 +358,5 @@ page_patterns: list = [
     ),
     path("people/<id:membership_id>/", member_detail, name="member-detail"),
     path("people/<id:membership_id>/role/", member_role, name="member-role"),
+    path("people/<id:membership_id>/profile/", member_profile, name="member-profile"),
 ]

@@ -9,9 +9,12 @@ to its own member). IP addresses and user agents stay in the audit log proper
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.apps import apps
+from django.db.models import Model
 from rest_framework.serializers import Serializer
 
 from audit.selectors import entity_timeline
@@ -33,8 +36,17 @@ def _value(value) -> str:
     return "—" if value is None or value == "" else str(value)
 
 
-def _label(action: str) -> str:
-    return action.replace("_", " ").replace(".", ": ", 1).capitalize()
+def _label(action: str, entity_type: str) -> str:
+    """ "Leave request: created" for ``leaverequest.created``: an action named after its
+    record's model reads with the model's own name."""
+    subject, _, verb = action.partition(".")
+    try:
+        model = apps.get_model(entity_type)
+    except (LookupError, ValueError):  # an event about no model
+        model = None
+    if model is not None and subject == model._meta.model_name:
+        subject = str(model._meta.verbose_name)
+    return f"{subject}: {verb}".replace("_", " ").capitalize() if verb else subject.capitalize()
 
 
 def hidden_fields(request, serializer: Serializer | None) -> frozenset[str]:
@@ -48,19 +60,22 @@ def hidden_fields(request, serializer: Serializer | None) -> frozenset[str]:
 
 
 def record_timeline(
-    request, record, serializer: Serializer | None = None
+    request, record, serializer: Serializer | None = None, *, parts: Iterable[Model] = ()
 ) -> tuple[list[TimelineEntry], bool]:
     """The record's events, oldest first, and whether older ones were left out.
-    ``serializer``: the record as its page renders it, whose rules hide changed values."""
+    ``serializer``: the record as its page renders it, whose rules hide changed values.
+    ``parts``: records its page shows as part of it (a member's staff profile), whose events
+    join its timeline."""
     hidden = hidden_fields(request, serializer)
-    events = list(
-        entity_timeline(record._meta.label_lower, record.pk).order_by("-seq")[: TIMELINE_SHOWN + 1]
-    )
+    recorded = entity_timeline(record._meta.label_lower, record.pk)
+    for part in parts:
+        recorded |= entity_timeline(part._meta.label_lower, part.pk)
+    events = list(recorded.order_by("-seq")[: TIMELINE_SHOWN + 1])
     truncated = len(events) > TIMELINE_SHOWN
     entries = [
         TimelineEntry(
             occurred_at=event.occurred_at,
-            action=_label(event.action),
+            action=_label(event.action, event.entity_type),
             actor=event.actor_label or event.actor_type,
             changes=[
                 (field.replace("_", " "), _value(change[0]), _value(change[1]))

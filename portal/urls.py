@@ -59,6 +59,7 @@ page_patterns: list = [
     path("expenses/", records.expense_page, name="expenses"),
     path("people/", views.people, name="people"),
     path("departments/", views.departments, name="departments"),
+    path("designations/", views.designations, name="designations"),
     # L5: a page per record, each declaring its module's view permission.
     *(
         path(f"{prefix}/<id:record_id>/", record_pages.record_view(name), name=f"{name}-detail")

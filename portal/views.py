@@ -17,7 +17,7 @@ from rbac.permissions import public, requires, requires_any, signed_in_only
 from tenants.selectors import memberships_for_user
 from workforce import selectors, services
 from workforce.documents import expiring_soon
-from workforce.people import members_whose_profiles
+from workforce.people import designation_create, designations_list, members_whose_profiles
 
 
 @signed_in_only
@@ -110,6 +110,39 @@ def people(request, org_slug: str):
             # Z2: a link per row to portal.members.member_role, for those who may change roles.
             "can_manage": membership_has(request.membership, "user.manage"),
         },
+    )
+
+
+class DesignationForm(forms.Form):
+    name = forms.CharField(max_length=100)
+
+
+@requires({"GET": "designation.view", "POST": "designation.create"})
+@require_http_methods(["GET", "POST"])
+@login_required
+def designations(request, org_slug: str):
+    """The job titles a shift can require and a member can hold (D1), with a form to add one
+    for members holding ``designation.create``."""
+    form = None
+    if membership_has(request.membership, "designation.create"):
+        form = DesignationForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            designation = designation_create(**form.cleaned_data)
+        except ValidationError as error:
+            show_service_errors(form, error)
+        else:
+            messages.success(request, f"The designation {designation.name} is added.")
+            return redirect("designations", org_slug=org_slug)
+    return render(
+        request,
+        "portal/designations.html",
+        {
+            "organization": request.organization,
+            "designations": designations_list(),
+            "form": form,
+        },
+        status=400 if form is not None and form.errors else 200,
     )
 
 

@@ -28,6 +28,8 @@ LINKS: tuple[tuple[str, str, str | tuple[str, ...]], ...] = (
     ("people", "People", "user.view"),
     ("client-list", "Clients", "client.view"),
     ("departments", "Departments", "department.view"),
+    # Staff may read the titles (the API lists them), but only those who add them need a page.
+    ("designations", "Designations", "designation.create"),
     ("site-list", "Sites", "site.view"),
     ("role-list", "Roles", "role.view"),
     ("security-settings", "Security", "settings.view"),
@@ -52,7 +54,16 @@ def permitted_links(request) -> list[dict]:
         except NoReverseMatch:  # not a page of this site
             continue
         links.append({"url": url, "label": label, "current": request.path == url})
-    return links
+    # Every member's own page (contact details, leave, profile changes), where the site has it.
+    try:
+        own = reverse(
+            "member-detail",
+            urlconf=request.urlconf,
+            kwargs={"org_slug": request.organization.slug, "membership_id": membership.pk},
+        )
+    except NoReverseMatch:
+        return links
+    return [*links, {"url": own, "label": "My profile", "current": request.path == own}]
 
 
 @register.inclusion_tag("portal/nav.html", takes_context=True)

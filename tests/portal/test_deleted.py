@@ -299,7 +299,7 @@ def test_G6_L5_the_leave_page_shows_its_deletion_and_restoration_on_the_timeline
     )
     assert owner.post(_restore_url("leave", leave.pk)).status_code == 302
     timeline = owner.get(page).content.decode()
-    assert timeline.index("Leaverequest: deleted") < timeline.index("Leaverequest: restored")
+    assert timeline.index("Leave request: deleted") < timeline.index("Leave request: restored")
 
 
 def test_G6_a_leave_request_changed_since_its_page_was_shown_is_not_deleted(world):

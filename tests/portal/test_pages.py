@@ -266,7 +266,7 @@ def test_L5_leave_page_shows_the_decision_on_its_timeline(world):
     assert ">Approve<" in detail  # the manager may decide it here too
     manager.post(f"{ORG}/leave/{leave.pk}/reject/")
     page = world.client("staff").get(f"{ORG}/leave/{leave.pk}/").content.decode()
-    assert "Leaverequest: created" in page
+    assert "Leave request: created" in page
     assert "Approval: allowed" in page and "reject" in page
     assert world.client("staff").get(f"{ORG}/leave/{world.leave['manager'].pk}/").status_code == 404
 
