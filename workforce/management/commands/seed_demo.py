@@ -1,12 +1,12 @@
 """Demo data for exploring every portal (O2): never in production.
 
-Two organisations, each with a department tree, sites, clients, 50 staff, one member per
-default role, a month of shifts around today with the attendance of its past half (on time,
-late, and a few missed), leave, timesheets built from that attendance, expenses, staff
-documents (some expired or expiring soon, one shared with the client contact and one with
-the board guest) and contracts, all written through the services (so the audit log reads like
-real use). Running it again resets the
-demo users' password and adds nothing twice (an organisation that exists is left alone)."""
+Two organisations, each with a department tree, sites, clients, designations, 50 staff with
+their profiles, one member per default role, a month of shifts around today with the
+attendance of its past half (on time, late, and a few missed), leave, timesheets built from
+that attendance, expenses, staff documents (some expired or expiring soon, one shared with
+the client contact and one with the board guest) and contracts, all written through the
+services (so the audit log reads like real use). Running it again resets the demo users'
+password and adds nothing twice (an organisation that exists is left alone)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from tenants.services import (
 )
 from workforce.documents import issued_document_create
 from workforce.models import Department, IssuedDocument, Shift, Site
+from workforce.people import designation_create, staff_profile_update
 from workforce.services import (
     client_create,
     department_create,
@@ -78,6 +79,11 @@ ORGANIZATIONS = {
     ),
 }
 ROLE_USERS = ("owner", "admin", "manager", "staff", "client", "auditor", "board_guest")
+# The organisation's job titles; staff hold them in turn.
+DESIGNATIONS = {
+    "acme-security": ("Door supervisor", "CCTV operator", "Steward"),
+    "brightside-care": ("Care assistant", "Senior carer"),
+}
 # The licence every member of the organisation's staff must hold, with an expiry.
 LICENCES = {
     "acme-security": "SIA door supervisor licence",
@@ -142,6 +148,7 @@ class _Seeder:
             clients = [client_create(name=name) for name in self.client_names]
             members = self._role_members(leaves, clients)
             staff = [members["staff"], *self._staff(leaves)]
+            self._profiles(staff)
             self._shifts(sites, clients, staff)
             self._attendance()
             self._leave_and_timesheets(staff, members["manager"])
@@ -194,6 +201,16 @@ class _Seeder:
                 membership_assign(membership=membership, department=department, client=None)
             )
         return staff
+
+    def _profiles(self, staff: list[Membership]) -> None:
+        """Each member's designation and a (fictional, Ofcom drama range) phone number."""
+        designations = [designation_create(name=name) for name in DESIGNATIONS[self.slug]]
+        for n, member in enumerate(staff):
+            staff_profile_update(
+                member=member,
+                designation=designations[n % len(designations)],
+                phone=f"0113 496 {n:04d}",
+            )
 
     def _shifts(self, sites: list[Site], clients, staff: list[Membership]) -> None:
         today = timezone.localdate()
