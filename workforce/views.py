@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.text import capfirst
 from django.views.decorators.http import require_http_methods
 
@@ -62,11 +63,44 @@ def site_list(request, org_slug: str):
     )
 
 
+UPCOMING, OPEN, PAST, ALL = "upcoming", "open", "past", "all"
+
+
+class ShiftListFilter(forms.Form):
+    show = forms.ChoiceField(
+        choices=[
+            (UPCOMING, "Upcoming shifts"),
+            (OPEN, "Upcoming shifts nobody is assigned to"),
+            (PAST, "Past shifts, latest first"),
+            (ALL, "All shifts"),
+        ],
+        required=False,
+    )
+
+
+def _shown(shifts, show: str):
+    """``shifts`` narrowed to what ``show`` asks for: a shift is upcoming until it ends."""
+    now = timezone.now()
+    if show == UPCOMING:
+        return shifts.filter(ends_at__gt=now)
+    if show == OPEN:
+        return shifts.filter(ends_at__gt=now, member__isnull=True)
+    if show == PAST:
+        return shifts.filter(ends_at__lte=now).order_by("-starts_at", "-id")
+    return shifts
+
+
 def _shift_page(request):
     """The visible shifts as a table built from the API's serializer (Z7): the columns are
     the fields this member may receive on this site, so a withheld one has no column at all,
-    and the template cannot show what it was never given."""
-    shifts = selectors.shifts_for(request.membership, withheld_for_request(request))
+    and the template cannot show what it was never given. Upcoming shifts first; a filter
+    shows the open ones (nobody assigned), the past ones or all (an unknown choice is a 400
+    that says so, over the upcoming shifts)."""
+    show_filter = ShiftListFilter(request.GET)
+    show = UPCOMING
+    if show_filter.is_valid():
+        show = show_filter.cleaned_data["show"] or UPCOMING
+    shifts = _shown(selectors.shifts_for(request.membership, withheld_for_request(request)), show)
     page = Paginator(shifts, SHIFTS_PER_PAGE).get_page(request.GET.get("page"))
     serializer = ShiftSerializer(page.object_list, many=True, context={"request": request})
     fields = serializer.child.fields
@@ -81,8 +115,12 @@ def _shift_page(request):
                 (row["id"], [cell_text(row[name]) for name in fields]) for row in serializer.data
             ],
             "page": page,
+            "show": show,
+            "show_filter": show_filter,
             "can_add": membership_has(request.membership, "shift.create"),
+            "can_export": membership_has(request.membership, "shift.export"),
         },
+        status=400 if show_filter.errors else 200,
     )
 
 

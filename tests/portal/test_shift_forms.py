@@ -17,7 +17,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from rbac.services import role_create
 from tenants.context import tenant_context
-from tests.factories import make_membership, make_site, make_user
+from tests.factories import make_membership, make_shift, make_site, make_user
 from tests.portal.conftest import assert_csp_clean
 from tests.workforce.conftest import NOTE
 from workforce.models import Shift
@@ -226,3 +226,38 @@ def test_D2_the_shift_list_links_each_row_and_offers_adding_to_managers(world):
     text = client_page.content.decode()
     assert client_page.status_code == 200 and "North Gate" in text
     assert f"{ORG}/shifts/{world.shifts['north'].pk}/" not in text and NEW not in text
+
+
+def test_D2_the_shift_list_shows_upcoming_open_or_past_shifts(world):
+    now = timezone.now().replace(second=0, microsecond=0)
+    yesterday = make_shift(
+        world.org, site=world.shifts["leeds"].site, starts_at=now - timedelta(days=1)
+    )
+    owner = world.client("owner")
+
+    def listed(show: str | None) -> str:
+        response = owner.get(f"{ORG}/shifts/", {"show": show} if show else {})
+        assert response.status_code == 200
+        return response.content.decode()
+
+    past_link = f'href="{ORG}/shifts/{yesterday.pk}/"'
+    leeds_link = f'href="{ORG}/shifts/{world.shifts["leeds"].pk}/"'  # assigned, tomorrow
+    ops_link = f'href="{ORG}/shifts/{world.shifts["ops"].pk}/"'  # nobody assigned, tomorrow
+    upcoming = listed(None)
+    assert leeds_link in upcoming and ops_link in upcoming and past_link not in upcoming
+    open_shifts = listed("open")
+    assert ops_link in open_shifts and leeds_link not in open_shifts
+    past = listed("past")
+    assert past_link in past and leeds_link not in past
+    assert past_link in listed("all") and leeds_link in listed("all")
+    unknown = owner.get(f"{ORG}/shifts/", {"show": "<b>x</b>"})
+    assert unknown.status_code == 400 and "Select a valid choice" in unknown.content.decode()
+
+
+def test_G3_the_shift_list_offers_the_csv_export_to_those_who_may_export(world):
+    page = world.client("owner").get(f"{ORG}/shifts/").content.decode()
+    export = re.search(r'href="([^"]+export\.csv)"', page)[1]
+    response = world.client("owner").get(export)
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    assert "North Gate" in b"".join(response.streaming_content).decode()
+    assert "export.csv" not in world.client("staff").get(f"{ORG}/shifts/").content.decode()
