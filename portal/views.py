@@ -1,10 +1,11 @@
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.views.decorators.http import require_http_methods
@@ -78,7 +79,7 @@ def dashboard(request, org_slug: str):
             approvals.append(
                 {
                     "module": module,
-                    "records": shown[:DASHBOARD_PENDING],
+                    "records": _pending_rows(request, module, shown[:DASHBOARD_PENDING]),
                     "more": len(shown) > DASHBOARD_PENDING,
                 }
             )
@@ -89,6 +90,36 @@ def dashboard(request, org_slug: str):
             selectors.documents_for(membership, withheld), today
         ).order_by("expires_on", "id")[:DASHBOARD_SHIFTS]
     return render(request, "portal/dashboard.html", context)
+
+
+EN_DASH = "\u2013"  # between the first and last day
+
+
+def _pending_rows(request, module, records) -> list[dict]:
+    """What the dashboard says of each pending record, from the module's serializer (Z7: a
+    timesheet's pay only to those who receive it), with a link to the record's page."""
+    rows = []
+    for row in module.serializer(records, many=True, context={"request": request}).data:
+        said = []
+        for first, last in (("starts_on", "ends_on"), ("period_start", "period_end")):
+            if first in row:
+                start, end = date.fromisoformat(row[first]), date.fromisoformat(row[last])
+                said.append(f"{start:%-d %b}{EN_DASH}{end:%-d %b %Y}")
+        if "hours" in row:
+            said.append(f"{row['hours']} hours")
+        if row.get("amount") is not None:
+            said.append(row["amount"])
+        rows.append(
+            {
+                "member": display(row["member"]),
+                "summary": ", ".join(said),
+                "url": reverse(
+                    f"{module.subject}-detail",
+                    kwargs={"org_slug": request.organization.slug, "record_id": row["id"]},
+                ),
+            }
+        )
+    return rows
 
 
 @requires("user.view")

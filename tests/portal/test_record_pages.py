@@ -13,7 +13,9 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.test import Client as HttpClient
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from rbac.services import role_create
@@ -261,3 +263,46 @@ def test_L5_list_pages_link_each_row_to_its_record_page(world):
     tree = world.client("staff").get(f"{ORG}/departments/").content.decode()
     for department in world.departments.values():
         assert f'href="{_page("departments", department)}"' in tree
+
+
+def test_Z7_the_dashboard_lists_pending_timesheets_without_pay_to_approvers_who_may_not_see_it(
+    world,
+):
+    timesheet = make_timesheet(world.org, world.members["staff"], hours="37.50", amount="750.00")
+    with tenant_context(world.org):
+        role_create(
+            name="Timesheet approver",
+            permissions=["site.view", "timesheet.view", "timesheet.approve"],
+            scopes={"timesheet": "all"},
+        )
+    approver = _signed_in(world.org, "approver@alpha.example", "timesheet-approver")
+    page = approver.get("/o/alpha/").content.decode()
+    assert "Waiting for your decision" in page and "37.50 hours" in page
+    assert "750.00" not in page
+    # Each pending record links to its page, where the decision is taken.
+    assert f'href="{_page("timesheets", timesheet)}"' in page
+    assert "750.00" in world.client("owner").get("/o/alpha/").content.decode()
+
+
+def test_L5_the_dashboard_costs_the_same_queries_for_one_or_many_pending_records(world):
+    owner = world.client("owner")
+
+    def queries() -> int:
+        owner.get("/o/alpha/")  # warm: session, membership
+        with CaptureQueriesContext(connection) as captured:
+            assert owner.get("/o/alpha/").status_code == 200
+        return len(captured)
+
+    start = timezone.localdate() - timedelta(days=70)
+
+    def pending(n: int) -> None:
+        for member in ("staff", "south_staff"):
+            for i in range(n):
+                week = start + timedelta(days=7 * (i + n * 3))
+                make_timesheet(world.org, world.members[member], period_start=week)
+                make_expense(world.org, world.members[member])
+
+    pending(1)
+    few = queries()
+    pending(3)
+    assert queries() == few
