@@ -1,7 +1,11 @@
 """Shared by every site's forms."""
 
+from collections.abc import Callable
+
 from django import forms
+from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Model
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
@@ -21,3 +25,25 @@ def show_service_errors(form: forms.Form, error: ValidationError) -> None:
     for name, field_messages in by_field.items():
         for message in field_messages:
             form.add_error(name if name in form.fields else None, message)
+
+
+def saved_through(
+    request, form: forms.Form | None, save: Callable[..., Model], message
+) -> Model | None:
+    """A page's "add" step: for a POST whose ``form`` is valid, ``save(**cleaned_data)`` (a
+    service) and ``message(record)`` flashed; the record, or None when there was nothing to
+    save or the service refused (its reasons then on the form, for a 400 page)."""
+    if request.method != "POST" or form is None or not form.is_valid():
+        return None
+    try:
+        record = save(**form.cleaned_data)
+    except ValidationError as error:
+        show_service_errors(form, error)
+        return None
+    messages.success(request, message(record))
+    return record
+
+
+def form_status(*page_forms: forms.Form | None) -> int:
+    """400 when a form the page shows has errors, else 200."""
+    return 400 if any(form is not None and form.errors for form in page_forms) else 200

@@ -12,15 +12,13 @@ form and nothing saved.
 from __future__ import annotations
 
 from django import forms
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_safe
 
 from config import converters  # noqa: F401 - registers <id:>
-from config.forms import show_service_errors
+from config.forms import form_status, saved_through
 from portal.deleted import delete_action
 from portal.records import Module, column_headings, record_rows
 from portal.timeline import record_timeline
@@ -72,14 +70,11 @@ def client_list(request, org_slug: str):
     form = None
     if membership_has(request.membership, "client.create"):
         form = ClientForm(request.POST if request.method == "POST" else None, withheld=withheld)
-    if request.method == "POST" and form.is_valid():
-        try:
-            client = services.client_create(**form.cleaned_data)
-        except ValidationError as error:
-            show_service_errors(form, error)
-        else:
-            messages.success(request, f"The client “{client.name}” is added.")
-            return redirect("client-detail", org_slug=org_slug, record_id=client.pk)
+    client = saved_through(
+        request, form, services.client_create, lambda added: f"The client “{added.name}” is added."
+    )
+    if client is not None:
+        return redirect("client-detail", org_slug=org_slug, record_id=client.pk)
     records = list(selectors.clients_for(withheld)[: CLIENTS_SHOWN + 1])
     return render(
         request,
@@ -92,7 +87,7 @@ def client_list(request, org_slug: str):
             "more": len(records) > CLIENTS_SHOWN,
             "form": form,
         },
-        status=400 if form is not None and form.errors else 200,
+        status=form_status(form),
     )
 
 

@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from config import converters  # noqa: F401 - registers <id:>
-from config.forms import show_service_errors
+from config.forms import form_status, saved_through, show_service_errors
 from portal.deleted import delete_action
 from portal.records import (
     DateInput,
@@ -226,14 +226,13 @@ def documents(request, org_slug: str):
             membership=request.membership,
             withheld=withheld_for_request(request),
         )
-    if request.method == "POST" and form.is_valid():
-        try:
-            document = services.document_create(**form.cleaned_data)
-        except ValidationError as error:
-            show_service_errors(form, error)
-        else:
-            messages.success(request, f"The document “{document.title}” is filed.")
-            return redirect("documents", org_slug=org_slug)
+    if saved_through(
+        request,
+        form,
+        services.document_create,
+        lambda filed: f"The document “{filed.title}” is filed.",
+    ):
+        return redirect("documents", org_slug=org_slug)
     return _documents_page(request, form=form)
 
 
@@ -244,18 +243,15 @@ def issued_document_new(request, org_slug: str):
     """Issues a contract or letter to a member in the issuer's scope (D4), as the API's
     ``IssuedDocumentInput``; the documents page shows the form."""
     issue_form = IssueForm(request.POST, membership=request.membership)
-    if issue_form.is_valid():
-        try:
-            issued = issued_document_create(**issue_form.cleaned_data)
-        except ValidationError as error:
-            show_service_errors(issue_form, error)
-        else:
-            messages.success(
-                request,
-                f"“{issued.title}” is issued to {_name(issued.member)}. They read it under "
-                "Documents.",
-            )
-            return redirect("documents", org_slug=org_slug)
+    if saved_through(
+        request,
+        issue_form,
+        issued_document_create,
+        lambda issued: (
+            f"“{issued.title}” is issued to {_name(issued.member)}. They read it under Documents."
+        ),
+    ):
+        return redirect("documents", org_slug=org_slug)
     return _documents_page(request, issue_form=issue_form)
 
 
@@ -279,7 +275,6 @@ def _documents_page(
     issued = None
     if membership_has(membership, "issued_document.view"):
         issued = _issued_rows(membership)
-    errors = status_filter.errors or any(f is not None and f.errors for f in (form, issue_form))
     return render(
         request,
         "portal/documents.html",
@@ -295,7 +290,7 @@ def _documents_page(
             "issue_form": issue_form,
             "issued": issued,
         },
-        status=400 if errors else 200,
+        status=form_status(status_filter, form, issue_form),
     )
 
 

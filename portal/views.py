@@ -1,16 +1,14 @@
 from datetime import date, timedelta
 
 from django import forms
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.views.decorators.http import require_http_methods
 
-from config.forms import show_service_errors
+from config.forms import form_status, saved_through
 from portal.records import MODULES, decidable_by, display
 from rbac.access import membership_has
 from rbac.fields import withheld_for_request
@@ -157,14 +155,10 @@ def designations(request, org_slug: str):
     form = None
     if membership_has(request.membership, "designation.create"):
         form = DesignationForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            designation = designation_create(**form.cleaned_data)
-        except ValidationError as error:
-            show_service_errors(form, error)
-        else:
-            messages.success(request, f"The designation {designation.name} is added.")
-            return redirect("designations", org_slug=org_slug)
+    if saved_through(
+        request, form, designation_create, lambda added: f"The designation {added.name} is added."
+    ):
+        return redirect("designations", org_slug=org_slug)
     return render(
         request,
         "portal/designations.html",
@@ -173,7 +167,7 @@ def designations(request, org_slug: str):
             "designations": designations_list(),
             "form": form,
         },
-        status=400 if form is not None and form.errors else 200,
+        status=form_status(form),
     )
 
 
@@ -207,14 +201,13 @@ def departments(request, org_slug: str):
     form = None
     if membership_has(request.membership, "department.create"):
         form = DepartmentForm(request.POST if request.method == "POST" else None, departments=every)
-    if request.method == "POST" and form.is_valid():
-        try:
-            department = services.department_create(**form.cleaned_data)
-        except ValidationError as error:
-            show_service_errors(form, error)
-        else:
-            messages.success(request, f"The department {department.name} is added.")
-            return redirect("departments", org_slug=org_slug)
+    if saved_through(
+        request,
+        form,
+        services.department_create,
+        lambda added: f"The department {added.name} is added.",
+    ):
+        return redirect("departments", org_slug=org_slug)
     by_parent: dict[int | None, list] = {}
     for department in every:
         by_parent.setdefault(department.parent_id, []).append(department)
@@ -229,5 +222,5 @@ def departments(request, org_slug: str):
         request,
         "portal/departments.html",
         {"organization": request.organization, "tree": branch(None), "form": form},
-        status=400 if form is not None and form.errors else 200,
+        status=form_status(form),
     )

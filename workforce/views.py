@@ -1,14 +1,12 @@
 from django import forms
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.views.decorators.http import require_http_methods
 
-from config.forms import show_service_errors
+from config.forms import form_status, saved_through
 from rbac.access import membership_has
 from rbac.fields import withheld_for_request
 from rbac.permissions import requires
@@ -47,19 +45,15 @@ def site_list(request, org_slug: str):
     form = None
     if membership_has(request.membership, "site.create"):
         form = SiteForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            site = services.site_create(**form.cleaned_data)
-        except ValidationError as error:
-            show_service_errors(form, error)
-        else:
-            messages.success(request, f"The site {site.name} is added.")
-            return redirect("site-list", org_slug=org_slug)
+    if saved_through(
+        request, form, services.site_create, lambda site: f"The site {site.name} is added."
+    ):
+        return redirect("site-list", org_slug=org_slug)
     return render(
         request,
         "portal/site_list.html",
         {"organization": request.organization, "sites": selectors.sites_list(), "form": form},
-        status=400 if form is not None and form.errors else 200,
+        status=form_status(form),
     )
 
 
