@@ -30,18 +30,8 @@ from workforce.models import MONEY, Shift
 
 # Every shift has both; a member who may not set one cannot schedule.
 RATES = ("bill_rate", "pay_rate")
-# What a change may touch, as ``services.shift_update`` takes it.
-SHIFT_CHANGES = (
-    "site",
-    "client",
-    "member",
-    "designation",
-    "starts_at",
-    "ends_at",
-    "bill_rate",
-    "pay_rate",
-    "internal_notes",
-)
+# What a form sets: a shift's recorded fields, but its department, which follows its site.
+SHIFT_CHANGES = tuple(name for name in services.SHIFT_FIELDS if name != "department")
 
 
 def _money(label: str) -> forms.DecimalField:
