@@ -172,3 +172,40 @@ def test_D6_client_sees_their_shifts_and_staff_but_no_pay_margin_or_notes_in_the
     source = page.content()
     for secret in (PAY_RATE, MARGIN, NOTE):
         assert secret not in source
+
+
+def test_D2_a_manager_schedules_a_shift_then_moves_it_an_hour_later(portal, browser: Browser):
+    """The date-and-time pickers as Chromium fills and submits them, and the change form
+    prefilled with what the browser accepts (a value it cannot read would come back empty)."""
+    page = browser.new_context().new_page()
+    refused = csp_violations(page)
+    _sign_in(page, portal, MANAGER)
+    page.get_by_role("navigation", name="Organisation").get_by_role(
+        "link", name="Shifts", exact=True
+    ).click()
+    page.get_by_role("link", name="Add a shift").click()
+    starts = timezone.localtime().replace(second=0, microsecond=0) + timedelta(days=5)
+    page.get_by_label("Site").select_option(label="North Gate")
+    page.get_by_label(re.compile("^Starts")).fill(starts.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label(re.compile("^Ends")).fill(
+        (starts + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M")
+    )
+    page.get_by_label("Assigned to").select_option(label=STAFF)
+    page.get_by_label("Bill rate per hour").fill("30.00")
+    page.get_by_label("Pay rate per hour").fill("18.50")
+    page.get_by_role("button", name="Add the shift").click()
+    expect(page.get_by_role("status")).to_contain_text("is added")
+    expect(page.get_by_role("heading", name="Shift at North Gate")).to_be_visible()
+
+    page.get_by_role("link", name="Change this shift").click()
+    starts_input = page.get_by_label(re.compile("^Starts"))
+    expect(starts_input).to_have_value(starts.strftime("%Y-%m-%dT%H:%M"))
+    later = starts + timedelta(hours=1)
+    starts_input.fill(later.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label(re.compile("^Ends")).fill(
+        (later + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M")
+    )
+    page.get_by_role("button", name="Save the change").click()
+    expect(page.get_by_role("status")).to_contain_text("The shift is changed.")
+    expect(page.get_by_role("listitem").filter(has_text="Shift: updated")).to_contain_text(MANAGER)
+    assert refused == []
