@@ -25,12 +25,12 @@ from tests.factories import (
     make_timesheet,
     make_user,
 )
+from tests.workforce.conftest import BILL_RATE, MARGIN, NOTE, PAY_RATE
 
 pytestmark = pytest.mark.usefixtures("committed_db")
 
 STAFF = "sam@alpha.example"
 CLIENT = "cleo@acme.example"
-PAY_RATE, BILL_RATE, MARGIN, NOTE = "17.37", "31.19", "13.82", "INTERNAL-NOTE-XYZ"
 PAY = "1737.37"  # the timesheet's amount
 HIDDEN = (PAY, PAY_RATE, MARGIN, NOTE)
 

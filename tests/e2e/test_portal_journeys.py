@@ -26,6 +26,7 @@ from tests.factories import (
     make_site,
     make_user,
 )
+from tests.workforce.conftest import BILL_RATE, MARGIN, NOTE, PAY_RATE
 from workforce.services import department_set_head
 
 pytestmark = pytest.mark.usefixtures("committed_db")
@@ -33,8 +34,6 @@ pytestmark = pytest.mark.usefixtures("committed_db")
 STAFF = "sam@alpha.example"
 MANAGER = "meg@alpha.example"
 CLIENT = "cleo@acme.example"
-PAY_RATE, BILL_RATE, NOTE = "17.37", "31.19", "INTERNAL-NOTE-XYZ"
-MARGIN = "13.82"
 
 
 @pytest.fixture

@@ -32,9 +32,11 @@ from tests.factories import (
 )
 from workforce.models import Department, LeaveRequest, Shift
 
-PAY_RATE = "17.37"
-BILL_RATE = "31.19"
-MARGIN = "13.82"
+# Three digits before the point: a timestamp's "SS.ffffff" can never contain them, so a page
+# or a response is searched for these values without matching the clock by chance.
+PAY_RATE = "117.37"
+BILL_RATE = "231.19"
+MARGIN = "113.82"
 NOTE = "INTERNAL-NOTE-XYZ"
 SECRETS = {"bill_rate": BILL_RATE, "pay_rate": PAY_RATE, "margin": MARGIN, "internal_notes": NOTE}
 ROLES = ("owner", "manager", "staff", "client", "auditor")

@@ -25,6 +25,7 @@ from tests.factories import (
     make_timesheet,
     make_user,
 )
+from tests.workforce.conftest import BILL_RATE
 from workforce.models import Designation, Expense, LeaveRequest, Shift, Site, Timesheet
 from workforce.services import approvable_status_set, record_soft_delete, site_create
 
@@ -143,7 +144,7 @@ def test_Z7_forbidden_fields_stay_absent_from_patch_answers_and_cannot_be_set(wo
     assert refused.status_code == 400
     assert refused.json() == {"pay_rate": ["You may not set this field."]}
     body = manager.get(f"{API}/shifts/{shift.pk}/").json()
-    assert "pay_rate" not in body and body["bill_rate"] == "31.19"
+    assert "pay_rate" not in body and body["bill_rate"] == BILL_RATE
 
 
 def test_D8_staff_change_their_own_pending_leave_only(world):
