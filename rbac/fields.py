@@ -28,8 +28,8 @@ from django.db.models import Model
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from audit.services import audit_event_record_durably
 from rbac.access import membership_has
+from rbac.denials import access_denied_record
 
 # Field name (as models and serializers spell it) -> the permission needed to receive it.
 FIELD_PERMISSIONS: dict[str, str] = {
@@ -119,22 +119,13 @@ class ReceivesEveryGuardedField(BasePermission):
     )
 
     def has_permission(self, request, view) -> bool:
-        if request.method in SAFE_METHODS or not withheld_for_request(request):
+        withheld = withheld_for_request(request)
+        if request.method in SAFE_METHODS or not withheld:
             return True
-        audit_event_record_durably(
+        access_denied_record(
             request,
-            action="access.denied",
             entity_type="audit_log",
-            changes={
-                "path": [None, request.path],
-                "method": [None, request.method],
-                "permission": [
-                    None,
-                    " and ".join(
-                        sorted(FIELD_PERMISSIONS[n] for n in withheld_for_request(request))
-                    ),
-                ],
-            },
+            permission=" and ".join(sorted(FIELD_PERMISSIONS[name] for name in withheld)),
         )
         return False
 

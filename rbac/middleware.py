@@ -6,8 +6,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseNotAllowed, JsonResponse
 
-from audit.services import audit_event_record_durably
 from rbac.access import membership_has
+from rbac.denials import access_denied_record
 from rbac.permissions import (
     PLATFORM_ADMIN,
     PLATFORM_SESSION_KEY,
@@ -77,16 +77,11 @@ class DeclaredPermissionMiddleware:
         if any(membership_has(membership, name) for name in required):
             return None
         subjects = {name.split(".")[0] for name in required}
-        audit_event_record_durably(
+        access_denied_record(
             request,
-            action="access.denied",
             entity_type=subjects.pop() if len(subjects) == 1 else "",
-            changes={
-                "path": [None, request.path],
-                "method": [None, request.method],
-                # One name, or the alternatives of an "any of" declaration.
-                "permission": [None, " or ".join(required) or None],
-            },
+            # One name, or the alternatives of an "any of" declaration.
+            permission=" or ".join(required) or None,
         )
         return self._refuse(request, view_func)
 
