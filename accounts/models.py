@@ -63,6 +63,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.email
 
+    def get_full_name(self) -> str:
+        """The name a person is shown by: their full name, or their email when they gave none
+        (Django's name for it; the SQL twin is ``workforce.selectors._member_name``)."""
+        return self.full_name or self.email
+
     # Django's hash covers only the password; ours adds the generation (A10).
     def get_session_auth_hash(self) -> str:
         return self._session_auth_hash(secret=None)

@@ -34,6 +34,7 @@ from portal.records import (
     Module,
     column_headings,
     display,
+    member_name,
     record_rows,
 )
 from portal.timeline import record_timeline
@@ -139,10 +140,6 @@ class StatusFilter(forms.Form):
     status = forms.ChoiceField(label="Show", choices=STATUS_CHOICES, required=False)
 
 
-def _name(member: Membership) -> str:
-    return member.user.full_name or member.user.email
-
-
 def _members_in_scope(membership: Membership, module: str):
     return (
         selectors.members_in_scope(membership, module)
@@ -166,7 +163,7 @@ class DocumentForm(forms.Form):
         super().__init__(data, initial={"member": membership.pk})
         member = self.fields["member"]
         member.queryset = _members_in_scope(membership, "document")
-        member.label_from_instance = _name
+        member.label_from_instance = member_name
         if "internal_notes" in withheld:
             del self.fields["internal_notes"]
 
@@ -183,7 +180,7 @@ class IssueForm(forms.Form):
         super().__init__(data)
         member = self.fields["member"]
         member.queryset = _members_in_scope(membership, "issued_document")
-        member.label_from_instance = _name
+        member.label_from_instance = member_name
 
 
 class ShareForm(forms.Form):
@@ -248,7 +245,8 @@ def issued_document_new(request, org_slug: str):
         issue_form,
         issued_document_create,
         lambda issued: (
-            f"“{issued.title}” is issued to {_name(issued.member)}. They read it under Documents."
+            f"“{issued.title}” is issued to {member_name(issued.member)}. They read it under "
+            "Documents."
         ),
     ):
         return redirect("documents", org_slug=org_slug)
@@ -353,7 +351,7 @@ def document_share(request, org_slug: str, record_id: int):
             where = "on the client portal" if member.client_id else "on the web portal"
             messages.success(
                 request,
-                f"“{document.title}” is shared with {member.user.full_name or member.user.email}."
+                f"“{document.title}” is shared with {member_name(member)}."
                 f" They see it under Documents {where}.",
             )
             return redirect("document-detail", org_slug=org_slug, record_id=record_id)
@@ -369,7 +367,7 @@ def document_unshare(request, org_slug: str, record_id: int, user_id: int):
     grants.document_unshare(document=document, user=grant.user)
     messages.success(
         request,
-        f"“{document.title}” is no longer shared with {grant.user.full_name or grant.user.email}.",
+        f"“{document.title}” is no longer shared with {grant.user.get_full_name()}.",
     )
     return redirect("document-detail", org_slug=org_slug, record_id=record_id)
 

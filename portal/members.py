@@ -15,7 +15,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods
 
 from config.forms import DateTimeLocalInput, show_service_errors
-from portal.records import display
+from portal.records import display, member_name
 from portal.timeline import record_timeline
 from portal.views import record_fields
 from rbac.access import membership_has
@@ -29,11 +29,6 @@ from workforce import people
 from workforce.api_domain import StaffProfileSerializer
 from workforce.selectors import departments_list, members_in_scope
 from workforce.timekeeping import CORRECTION_REASON_MAX, access_attendance, attendance_correct
-
-
-def _name(membership: Membership) -> str:
-    return membership.user.full_name or membership.user.email
-
 
 # --- a member's page (D1, L5) ---------------------------------------------------------------
 
@@ -90,7 +85,7 @@ def member_detail(request, org_slug: str, membership_id: int):
         "portal/member_detail.html",
         {
             "organization": request.organization,
-            "title": _name(member),
+            "title": member_name(member),
             # People lists members for user.view holders only; the rest came from elsewhere.
             "back": ("people", "People")
             if membership_has(viewer, "user.view")
@@ -131,10 +126,10 @@ class ProfileForm(forms.Form):
     left empty they stay as they are, so changing a phone number reads no bank details."""
 
     phone = forms.RegexField(
-        regex=r"^[0-9+()\-. ]*$",
+        regex=people.PHONE_PATTERN,
         max_length=40,
         required=False,
-        error_messages={"invalid": "Use digits, spaces and + ( ) - . only."},
+        error_messages={"invalid": people.PHONE_INVALID},
     )
     address = forms.CharField(
         max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 3})
@@ -207,7 +202,7 @@ def member_profile(request, org_slug: str, membership_id: int):
         except ValidationError as error:
             show_service_errors(form, error)
         else:
-            messages.success(request, f"The profile of {_name(member)} is saved.")
+            messages.success(request, f"The profile of {member_name(member)} is saved.")
             return redirect("member-detail", org_slug=org_slug, membership_id=member.pk)
     return render(
         request,
@@ -215,7 +210,7 @@ def member_profile(request, org_slug: str, membership_id: int):
         {
             "organization": request.organization,
             "member": member,
-            "title": _name(member),
+            "title": member_name(member),
             "form": form,
         },
         status=400 if form.errors else 200,
@@ -256,7 +251,9 @@ def attendance_correct_page(request, org_slug: str, attendance_id: int):
         except ValidationError as error:
             show_service_errors(form, error)
         else:
-            messages.success(request, f"The attendance of {_name(attendance.member)} is corrected.")
+            messages.success(
+                request, f"The attendance of {member_name(attendance.member)} is corrected."
+            )
             return redirect("shift-detail", org_slug=org_slug, record_id=attendance.shift_id)
     return render(
         request,
@@ -337,10 +334,10 @@ def member_role(request, org_slug: str, membership_id: int):
                 # A10: membership_change_role ended every session of theirs.
                 again = " They sign in again to use it." if member.role != role_before else ""
                 messages.success(
-                    request, f"{_name(member)} now has {' and '.join(changed)}.{again}"
+                    request, f"{member_name(member)} now has {' and '.join(changed)}.{again}"
                 )
             else:
-                messages.info(request, f"Nothing changed for {_name(member)}.")
+                messages.info(request, f"Nothing changed for {member_name(member)}.")
             return redirect("people", org_slug=org_slug)
     return render(
         request,

@@ -51,6 +51,11 @@ STATUS_LABELS = dict(Approvable.Status.choices)
 OWN_SHOWN = 50
 
 
+def member_name(membership) -> str:
+    """A member as pages name them (also a form's ``label_from_instance``)."""
+    return membership.user.get_full_name()
+
+
 def display(value) -> str:
     """One serialized value as people read it: a referenced row by its name, ISO dates and
     times in words, nothing as a dash."""
@@ -311,7 +316,7 @@ def _decide(request, subject: str, record_id: int, verdict: str):
         record.refresh_from_db()
         user = record.member.user
         outcome = (
-            f"The {module.noun} of {user.full_name or user.email} is now "
+            f"The {module.noun} of {user.get_full_name()} is now "
             f"{record.get_status_display().lower()}."
         )
         if record.status == Approvable.Status.PENDING:
@@ -319,7 +324,7 @@ def _decide(request, subject: str, record_id: int, verdict: str):
             progress = approval_progress(record)
             outcome = (
                 f"Confirmed: step {progress.next_step} of {len(progress.chain)} of the "
-                f"{module.noun} of {user.full_name or user.email}. It now waits for step "
+                f"{module.noun} of {user.get_full_name()}. It now waits for step "
                 f"{progress.next_step + 1} ({', '.join(progress.chain[progress.next_step])})."
             )
     if request.headers.get("HX-Request"):

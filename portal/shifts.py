@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods
 
 from config import converters  # noqa: F401 - registers <id:>
 from config.forms import DateTimeLocalInput, show_service_errors
+from portal.records import member_name
 from rbac.fields import withheld_for_request
 from rbac.permissions import requires
 from tenants.models import Membership
@@ -41,10 +42,6 @@ def _money(label: str) -> forms.DecimalField:
         max_digits=MONEY["max_digits"],
         decimal_places=MONEY["decimal_places"],
     )
-
-
-def _member_label(member: Membership) -> str:
-    return member.user.full_name or member.user.email
 
 
 class ShiftForm(forms.Form):
@@ -84,7 +81,7 @@ class ShiftForm(forms.Form):
             .select_related("user")
             .order_by("user__full_name", "user__email", "id")
         )
-        member.label_from_instance = _member_label
+        member.label_from_instance = member_name
         self.fields["designation"].queryset = people.designations_list()
         self.fields["client"].queryset = selectors.clients_for(withheld)
         for name in withheld:

@@ -89,7 +89,7 @@ def invitation_create(*, email: str, role: str, invited_by: User) -> IssuedInvit
             template="invitation",
             context={
                 "organization": organization,
-                "inviter": invited_by.full_name or invited_by.email,
+                "inviter": invited_by.get_full_name(),
                 "role": invited_role.name,
                 "expires_at": invitation.expires_at,
                 "link": f"{settings.PALISADE_PORTAL_URL}"

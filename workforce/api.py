@@ -71,7 +71,7 @@ class MemberSerializer(serializers.Serializer):
     name = serializers.SerializerMethodField()
 
     def get_name(self, membership) -> str:
-        return membership.user.full_name or membership.user.email
+        return membership.user.get_full_name()
 
 
 @extend_schema_field(NamedRowSerializer(allow_null=True))

@@ -312,11 +312,11 @@ class StaffProfileSerializer(serializers.ModelSerializer):
 
 class StaffProfileInput(serializers.Serializer):
     phone = serializers.RegexField(
-        r"^[0-9+()\-. ]*$",
+        people.PHONE_PATTERN,
         max_length=40,
         allow_blank=True,
         required=False,
-        error_messages={"invalid": "Use digits, spaces and + ( ) - . only."},
+        error_messages={"invalid": people.PHONE_INVALID},
     )
     address = serializers.CharField(max_length=1000, allow_blank=True, required=False)
     designation = ScopedRowField(

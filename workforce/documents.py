@@ -112,7 +112,7 @@ def document_expiry_reminders_send() -> int:
         )
         context = {
             "organization": organization,
-            "member_name": document.member.user.full_name or document.member.user.email,
+            "member_name": document.member.user.get_full_name(),
             "title": document.title,
             "expires_on": document.expires_on,
             "days_left": (document.expires_on - today).days,

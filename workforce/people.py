@@ -34,6 +34,9 @@ CONTACT_FIELDS = ("phone", "address")
 # or leave allowance.
 MANAGED_FIELDS = ("designation", "annual_leave_days")
 PROFILE_FIELDS = ["member", *CONTACT_FIELDS, *MANAGED_FIELDS]
+# What a phone number may hold, for the API's input and the portal's form alike.
+PHONE_PATTERN = r"^[0-9+()\-. ]*$"
+PHONE_INVALID = "Use digits, spaces and + ( ) - . only."
 
 
 # --- designations ---------------------------------------------------------------------------
