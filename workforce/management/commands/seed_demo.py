@@ -257,10 +257,13 @@ class _Seeder:
                 attendance_clock_out(shift=shift, member=shift.member, at=clock_out)
         attendance_mark_missed()
 
+    @staticmethod
+    def _approver(member: Membership) -> Membership:
+        """``member`` as approvals read it: with their role and department loaded."""
+        return Membership.objects.select_related("role_definition", "department").get(pk=member.pk)
+
     def _leave_and_timesheets(self, staff: list[Membership], manager: Membership) -> None:
-        manager = Membership.objects.select_related("role_definition", "department").get(
-            pk=manager.pk
-        )
+        manager = self._approver(manager)
         today = timezone.localdate()
         # Leave of the manager's own department tree, so they can decide it.
         team = Department.objects.filter(path__startswith=manager.department.path)
@@ -284,7 +287,7 @@ class _Seeder:
 
     def _expenses(self, staff: list[Membership], owner: Membership) -> None:
         """Some claims waiting for a decision, some already approved by the owner."""
-        owner = Membership.objects.select_related("role_definition", "department").get(pk=owner.pk)
+        owner = self._approver(owner)
         for n, member in enumerate(staff[:12]):
             description, amount = EXPENSES[n % len(EXPENSES)]
             expense = expense_create(member=member, amount=amount, description=description)
