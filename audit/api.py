@@ -80,7 +80,13 @@ class AuditEventSerializer(serializers.ModelSerializer):
         return bytes(event.hmac).hex()
 
     def _withheld(self, event: AuditEvent) -> frozenset[str]:
-        return withheld_changes(self.context["request"], event.entity_type)
+        # Once per kind of record a page holds, not twice per event (changes and withheld).
+        by_type = self.__dict__.setdefault("_withheld_by_type", {})
+        if event.entity_type not in by_type:
+            by_type[event.entity_type] = withheld_changes(
+                self.context["request"], event.entity_type
+            )
+        return by_type[event.entity_type]
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_changes(self, event: AuditEvent) -> dict:
