@@ -35,6 +35,7 @@ from portal.records import (
     column_headings,
     display,
     member_name,
+    offer_members,
     record_rows,
 )
 from portal.timeline import record_timeline
@@ -140,14 +141,6 @@ class StatusFilter(forms.Form):
     status = forms.ChoiceField(label="Show", choices=STATUS_CHOICES, required=False)
 
 
-def _members_in_scope(membership: Membership, module: str):
-    return (
-        selectors.members_in_scope(membership, module)
-        .select_related("user")
-        .order_by("user__full_name", "user__email", "id")
-    )
-
-
 class DocumentForm(forms.Form):
     """Files a document for a member in the creator's scope (themselves by default), as the
     API's ``DocumentInput``; internal notes only for members who may read them (Z7)."""
@@ -161,9 +154,7 @@ class DocumentForm(forms.Form):
 
     def __init__(self, data, *, membership: Membership, withheld: frozenset[str]):
         super().__init__(data, initial={"member": membership.pk})
-        member = self.fields["member"]
-        member.queryset = _members_in_scope(membership, "document")
-        member.label_from_instance = member_name
+        offer_members(self.fields["member"], membership, "document")
         if "internal_notes" in withheld:
             del self.fields["internal_notes"]
 
@@ -178,9 +169,7 @@ class IssueForm(forms.Form):
 
     def __init__(self, data, *, membership: Membership):
         super().__init__(data)
-        member = self.fields["member"]
-        member.queryset = _members_in_scope(membership, "issued_document")
-        member.label_from_instance = member_name
+        offer_members(self.fields["member"], membership, "issued_document")
 
 
 class ShareForm(forms.Form):

@@ -56,6 +56,17 @@ def member_name(membership) -> str:
     return membership.user.get_full_name()
 
 
+def offer_members(field: forms.ModelChoiceField, membership, module: str) -> None:
+    """A form's choice of member: the active members of ``membership``'s scope for
+    ``module`` (as the API's input accepts them), by name."""
+    field.queryset = (
+        selectors.members_in_scope(membership, module)
+        .select_related("user")
+        .order_by("user__full_name", "user__email", "id")
+    )
+    field.label_from_instance = member_name
+
+
 def display(value) -> str:
     """One serialized value as people read it: a referenced row by its name, ISO dates and
     times in words, nothing as a dash."""

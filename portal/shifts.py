@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods
 
 from config import converters  # noqa: F401 - registers <id:>
 from config.forms import DateTimeLocalInput, show_service_errors
-from portal.records import member_name
+from portal.records import offer_members
 from rbac.fields import withheld_for_request
 from rbac.permissions import requires
 from tenants.models import Membership
@@ -75,13 +75,7 @@ class ShiftForm(forms.Form):
         self.fields["site"].queryset = selectors.sites_in_scope(membership, "shift").order_by(
             "name", "id"
         )
-        member = self.fields["member"]
-        member.queryset = (
-            selectors.members_in_scope(membership, "shift")
-            .select_related("user")
-            .order_by("user__full_name", "user__email", "id")
-        )
-        member.label_from_instance = member_name
+        offer_members(self.fields["member"], membership, "shift")
         self.fields["designation"].queryset = people.designations_list()
         self.fields["client"].queryset = selectors.clients_for(withheld)
         for name in withheld:
